@@ -1,0 +1,684 @@
+"""Keras `LearningRateSchedule` classes over `keras_lr.schedule_math`.
+
+Each class checks its arguments once, keeps one attribute per constructor
+argument, and evaluates one function of `keras_lr.schedule_math`. Each is
+registered for Keras serialization under the package name `keras_lr`, so a model
+compiled with one survives `model.save("m.keras")` and
+`keras.saving.load_model`.
+
+Example:
+
+>>> import keras, keras_lr
+>>> schedule = keras_lr.schedules.WarmupCosine(
+...     peak_lr=1e-3, total_steps=10_000, warmup_steps=500, min_lr=1e-5)
+>>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
+>>> schedule.values([0, 250, 500, 10_000])  # host-side preview, a numpy array
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_lr import _validation as check
+from keras_lr import schedule_math
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "ExponentialDecay",
+    "StepDecay",
+    "Polynomial",
+    "Piecewise",
+    "WarmupCosine",
+    "Cyclic",
+    "OneCycle",
+    "Warmup",
+    "Join",
+    "CYCLIC_MODES",
+    "evaluate",
+]
+
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+_register = keras.saving.register_keras_serializable(package="keras_lr")
+
+
+def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
+    """Evaluates any schedule (a function of the step) on host-side steps.
+
+    Args:
+        schedule: a `LearningRateSchedule` or any function of a step tensor.
+        steps: a number or array-like of (0-based) optimizer steps.
+
+    Returns:
+        A float64 numpy array shaped like `steps`.
+    """
+    steps = np.asarray(steps, dtype="float32")
+    values = schedule(ops.convert_to_tensor(steps))
+    return np.asarray(ops.convert_to_numpy(values), dtype="float64").reshape(steps.shape)
+
+
+class Schedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base class of the keras_lr schedules.
+
+    Subclasses implement `__call__(step)` by calling one function of
+    `keras_lr.schedule_math`, and `get_config()`.
+    """
+
+    def values(self, steps: Any) -> np.ndarray:
+        """The learning rate at each of `steps`, computed on the host.
+
+        Args:
+            steps: a number or array-like of 0-based optimizer steps.
+
+        Returns:
+            A float64 numpy array shaped like `steps`.
+
+        Example:
+
+        >>> keras_lr.schedules.Constant(0.1).values(range(3))
+        array([0.1, 0.1, 0.1])
+        """
+        return evaluate(self, steps)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@_register
+class Constant(Schedule):
+    """A constant learning rate: `lr(t) = value`.
+
+    Args:
+        value: the learning rate, `> 0`.
+
+    Example:
+
+    >>> keras_lr.schedules.Constant(1e-3).values([0, 10**9])
+    array([0.001, 0.001])
+    """
+
+    def __init__(self, value: float) -> None:
+        self.value = check.positive("value", value)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.constant(step, self.value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+
+@_register
+class ExponentialDecay(Schedule):
+    """Exponential decay with a floor.
+
+    ```
+    lr(t) = max(min_lr, initial_lr * decay_rate ** (t / decay_steps))
+    ```
+    where `t / decay_steps` is floored when `staircase=True`.
+
+    Args:
+        initial_lr: the LR at step 0, `> 0`.
+        decay_rate: the factor per `decay_steps`, in (0, 1].
+        decay_steps: steps per factor of `decay_rate`, `> 0`. Defaults to 1.
+        min_lr: the floor, `>= 0` and `<= initial_lr`. Defaults to 0.
+        staircase: whether to decay in discrete jumps. Defaults to True, as
+            the `ExponentDecayScheduler` callback.
+
+    Example:
+
+    >>> s = keras_lr.schedules.ExponentialDecay(0.1, 0.5, min_lr=0.02)
+    >>> s.values([0, 1, 2, 3])
+    array([0.1, 0.05, 0.025, 0.02])
+    """
+
+    def __init__(
+        self,
+        initial_lr: float,
+        decay_rate: float,
+        decay_steps: float = 1,
+        min_lr: float = 0.0,
+        staircase: bool = True,
+    ) -> None:
+        self.initial_lr = check.positive("initial_lr", initial_lr)
+        self.decay_rate = check.positive("decay_rate", decay_rate)
+        if self.decay_rate > 1:
+            check._fail("decay_rate", "in (0, 1]", decay_rate)
+        self.decay_steps = check.positive("decay_steps", decay_steps)
+        self.min_lr = check.non_negative("min_lr", min_lr)
+        if self.min_lr > self.initial_lr:
+            check._fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.exponential(
+            step, self.initial_lr, self.decay_rate, self.decay_steps, self.min_lr, self.staircase
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_lr": self.initial_lr,
+            "decay_rate": self.decay_rate,
+            "decay_steps": self.decay_steps,
+            "min_lr": self.min_lr,
+            "staircase": self.staircase,
+        }
+
+
+@_register
+class StepDecay(Schedule):
+    """Step decay: multiply the LR by `gamma` every `step_size` steps, with a floor.
+
+    ```
+    lr(t) = max(min_lr, initial_lr * gamma ** floor(t / step_size))
+    ```
+    This is PyTorch's `StepLR` (plus the floor) and d2l's `FactorScheduler`.
+
+    Args:
+        initial_lr: the LR at step 0, `> 0`.
+        step_size: steps between two decays, `> 0`.
+        gamma: the factor applied at each decay, in (0, 1]. Defaults to 0.1.
+        min_lr: the floor, `>= 0`. Defaults to 0.
+
+    Example:
+
+    >>> keras_lr.schedules.StepDecay(1.0, step_size=2, gamma=0.5).values(range(5))
+    array([1.  , 1.  , 0.5 , 0.5 , 0.25])
+    """
+
+    def __init__(
+        self, initial_lr: float, step_size: float, gamma: float = 0.1, min_lr: float = 0.0
+    ) -> None:
+        self.initial_lr = check.positive("initial_lr", initial_lr)
+        self.step_size = check.positive("step_size", step_size)
+        self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
+        self.min_lr = check.non_negative("min_lr", min_lr)
+        if self.min_lr > self.initial_lr:
+            check._fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.step_decay(
+            step, self.initial_lr, self.step_size, self.gamma, self.min_lr
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_lr": self.initial_lr,
+            "step_size": self.step_size,
+            "gamma": self.gamma,
+            "min_lr": self.min_lr,
+        }
+
+
+@_register
+class Polynomial(Schedule):
+    """Polynomial (and, with `power=1`, linear) decay to `end_lr`.
+
+    ```
+    lr(t) = (initial_lr - end_lr) * (1 - min(t, decay_steps) / decay_steps) ** power + end_lr
+    ```
+    As Keras' `PolynomialDecay(cycle=False)`. `end_lr` may exceed
+    `initial_lr`, which makes a linear ramp up.
+
+    Args:
+        initial_lr: the LR at step 0, `>= 0`.
+        decay_steps: steps to reach `end_lr`, `> 0`.
+        end_lr: the LR from `decay_steps` on, `>= 0`. Defaults to 0.
+        power: the exponent, `> 0`. Defaults to 1 (linear).
+
+    Example:
+
+    >>> keras_lr.schedules.Polynomial(1.0, decay_steps=4).values(range(6))
+    array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ])
+    """
+
+    def __init__(
+        self, initial_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0
+    ) -> None:
+        self.initial_lr = check.non_negative("initial_lr", initial_lr)
+        self.decay_steps = check.positive("decay_steps", decay_steps)
+        self.end_lr = check.non_negative("end_lr", end_lr)
+        self.power = check.positive("power", power)
+        if self.initial_lr == 0 and self.end_lr == 0:
+            check._fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.polynomial(
+            step, self.initial_lr, self.decay_steps, self.end_lr, self.power
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_lr": self.initial_lr,
+            "decay_steps": self.decay_steps,
+            "end_lr": self.end_lr,
+            "power": self.power,
+        }
+
+
+@_register
+class Piecewise(Schedule):
+    """Piecewise-constant LR, changing AT each boundary (PyTorch `MultiStepLR`).
+
+    `lr(t) = values[0]` for `t < boundaries[0]`, `values[i]` for
+    `boundaries[i-1] <= t < boundaries[i]`, and `values[-1]` from
+    `boundaries[-1]` on. (Keras' `PiecewiseConstantDecay` switches one step
+    later, at `t > boundary`.)
+
+    Args:
+        boundaries: strictly increasing steps, each `> 0`.
+        values: the LRs, one more than `boundaries`, each `> 0`.
+
+    Example:
+
+    >>> keras_lr.schedules.Piecewise([2, 4], [1.0, 0.1, 0.01]).values(range(5))
+    array([1.  , 1.  , 0.1 , 0.1 , 0.01])
+    """
+
+    def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
+        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
+            check._fail("boundaries", "a list of steps", boundaries)
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            check._fail("values", "a list of learning rates", values)
+        self.boundaries = [check.positive("boundaries", b) for b in boundaries]
+        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
+            check._fail("boundaries", "strictly increasing", list(boundaries))
+        if len(values) != len(self.boundaries) + 1:
+            check._fail(
+                "values", f"a list of len(boundaries) + 1 = {len(self.boundaries) + 1} items", list(values)
+            )
+        # Stored as `lr_values`: `values` is the host-side evaluation method.
+        self.lr_values = [check.positive("values", v) for v in values]
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.piecewise(step, self.boundaries, self.lr_values)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": list(self.boundaries), "values": list(self.lr_values)}
+
+
+@_register
+class WarmupCosine(Schedule):
+    """Linear warmup, hold, then cosine decay with optional warm restarts.
+
+    With `W = warmup_steps`, `H = hold_steps`, `D = total_steps - W - H`:
+
+    ```
+    t < W:          lr = warmup_start_lr + (peak_lr - warmup_start_lr) * t / W
+    W <= t < W + H: lr = peak_lr
+    then:           cosine from peak_lr * peak_mul**i down to min_lr in cycle i,
+                    the `cycles` cycle lengths a geometric series (ratio
+                    `cycle_mul`) that fills D exactly
+    t >= total:     lr = min_lr
+    ```
+    With `cycles=1, hold_steps=0` this equals Keras' `CosineDecay(
+    initial_learning_rate=warmup_start_lr, decay_steps=D, alpha=min_lr/peak_lr,
+    warmup_target=peak_lr, warmup_steps=W)`; with `W=H=0, peak_mul=1` and an
+    integer `cycle_mul`, PyTorch's `CosineAnnealingWarmRestarts(T_0=first cycle,
+    T_mult=cycle_mul, eta_min=min_lr)`.
+
+    Args:
+        peak_lr: the LR at the end of warmup, `> 0`.
+        total_steps: the length of the whole schedule, `> warmup_steps + hold_steps`.
+        warmup_steps: length of the linear warmup, `>= 0`. Defaults to 0.
+        warmup_start_lr: the LR at step 0, in [0, peak_lr]. Defaults to 0.
+        hold_steps: steps held at `peak_lr` after warmup, `>= 0`. Defaults to 0.
+        min_lr: the LR at the end of each cycle and after `total_steps`, in
+            [0, peak_lr]. Defaults to 0.
+        cycles: the number of cosine cycles (restarts + 1), an integer `>= 1`.
+        cycle_mul: the ratio of each cycle's length to the previous one, `> 0`.
+        peak_mul: the ratio of each cycle's peak to the previous one, in (0, 1].
+
+    Example:
+
+    >>> s = keras_lr.schedules.WarmupCosine(peak_lr=1.0, total_steps=10, warmup_steps=2)
+    >>> s.values([0, 1, 2, 6, 10])
+    array([0. , 0.5, 1. , 0.5, 0. ])
+    """
+
+    def __init__(
+        self,
+        peak_lr: float,
+        total_steps: float,
+        warmup_steps: float = 0,
+        warmup_start_lr: float = 0.0,
+        hold_steps: float = 0,
+        min_lr: float = 0.0,
+        cycles: int = 1,
+        cycle_mul: float = 1.0,
+        peak_mul: float = 1.0,
+    ) -> None:
+        self.peak_lr = check.positive("peak_lr", peak_lr)
+        self.warmup_steps = check.non_negative("warmup_steps", warmup_steps)
+        self.hold_steps = check.non_negative("hold_steps", hold_steps)
+        self.total_steps = check.greater_than(
+            "total_steps",
+            total_steps,
+            self.warmup_steps + self.hold_steps,
+            f"warmup_steps + hold_steps = {self.warmup_steps + self.hold_steps:g}",
+        )
+        self.warmup_start_lr = check.non_negative("warmup_start_lr", warmup_start_lr)
+        if self.warmup_start_lr > self.peak_lr:
+            check._fail("warmup_start_lr", f"<= peak_lr ({self.peak_lr})", warmup_start_lr)
+        self.min_lr = check.non_negative("min_lr", min_lr)
+        if self.min_lr > self.peak_lr:
+            check._fail("min_lr", f"<= peak_lr ({self.peak_lr})", min_lr)
+        self.cycles = check.integer("cycles", cycles, 1)
+        self.cycle_mul = check.positive("cycle_mul", cycle_mul)
+        self.peak_mul = check.in_unit_interval("peak_mul", peak_mul, closed_low=False, closed_high=True)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.warmup_hold_cosine(
+            step,
+            self.peak_lr,
+            self.total_steps,
+            self.warmup_steps,
+            self.warmup_start_lr,
+            self.hold_steps,
+            self.min_lr,
+            self.cycles,
+            self.cycle_mul,
+            self.peak_mul,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak_lr": self.peak_lr,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "warmup_start_lr": self.warmup_start_lr,
+            "hold_steps": self.hold_steps,
+            "min_lr": self.min_lr,
+            "cycles": self.cycles,
+            "cycle_mul": self.cycle_mul,
+            "peak_mul": self.peak_mul,
+        }
+
+
+@_register
+class Cyclic(Schedule):
+    """Cyclical learning rate (Smith 2015), equal to PyTorch's `CyclicLR`.
+
+    The LR goes from `base_lr` up to `max_lr` in `step_size` steps and back in
+    `step_size_down` steps (default: `step_size`); the amplitude is scaled by:
+
+    - `"triangular"`: 1;
+    - `"triangular2"`: `1 / 2**(cycle - 1)`, halved each cycle;
+    - `"exp_range"`: `gamma ** t`, on the global step `t`;
+    - or a user `scale_fn(z)` written with `keras.ops`, where `z` is the
+      1-based cycle (`scale_mode="cycle"`) or the step (`"iterations"`). A
+      `scale_fn` overrides `mode`, as in PyTorch.
+
+    Args:
+        base_lr: the lower LR, `> 0`.
+        max_lr: the upper LR, `>= base_lr`.
+        step_size: steps in the increasing half-cycle, `> 0`. Defaults to 2000.
+        mode: one of `"triangular"`, `"triangular2"`, `"exp_range"`.
+        gamma: the `exp_range` factor per step, in (0, 1]. Defaults to 1.
+        scale_fn: an optional amplitude function of a float tensor.
+        scale_mode: `"cycle"` or `"iterations"`, used with `scale_fn`.
+        step_size_down: steps in the decreasing half-cycle, `> 0`, or None.
+
+    Example:
+
+    >>> s = keras_lr.schedules.Cyclic(0.1, 0.5, step_size=2)
+    >>> s.values(range(5))
+    array([0.1, 0.3, 0.5, 0.3, 0.1])
+    """
+
+    def __init__(
+        self,
+        base_lr: float,
+        max_lr: float,
+        step_size: float = 2000,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[Any], Any] | None = None,
+        scale_mode: str = "cycle",
+        step_size_down: float | None = None,
+    ) -> None:
+        self.base_lr = check.positive("base_lr", base_lr)
+        self.max_lr = check.at_least("max_lr", max_lr, self.base_lr, f"base_lr ({self.base_lr})")
+        self.step_size = check.positive("step_size", step_size)
+        self.mode = check.one_of("mode", mode, CYCLIC_MODES)
+        self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
+        self.scale_fn = check.callable_or_none("scale_fn", scale_fn)
+        self.scale_mode = check.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
+        self.step_size_down = (
+            None if step_size_down is None else check.positive("step_size_down", step_size_down)
+        )
+
+    def _amplitude(self) -> tuple[Callable[[Any], Any], str]:
+        if self.scale_fn is not None:
+            return self.scale_fn, self.scale_mode
+        if self.mode == "triangular2":
+            return schedule_math.triangular2_scale, "cycle"
+        if self.mode == "exp_range":
+            gamma = self.gamma
+            return (lambda t: schedule_math.exp_range_scale(t, gamma)), "iterations"
+        return schedule_math.triangular_scale, "cycle"
+
+    def __call__(self, step: Any) -> Any:
+        scale_fn, scale_mode = self._amplitude()
+        return schedule_math.cyclic(
+            step, self.base_lr, self.max_lr, self.step_size, self.step_size_down, scale_fn, scale_mode
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "step_size": self.step_size,
+            "mode": self.mode,
+            "gamma": self.gamma,
+            "scale_fn": (
+                None if self.scale_fn is None else keras.saving.serialize_keras_object(self.scale_fn)
+            ),
+            "scale_mode": self.scale_mode,
+            "step_size_down": self.step_size_down,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Cyclic:
+        config = dict(config)
+        if config.get("scale_fn") is not None:
+            config["scale_fn"] = keras.saving.deserialize_keras_object(config["scale_fn"])
+        return cls(**config)
+
+
+@_register
+class OneCycle(Schedule):
+    """The one-cycle policy, equal to PyTorch's `OneCycleLR` step for step.
+
+    From `max_lr / div_factor` up to `max_lr` over the first `pct_start` of
+    `total_steps`, then down to `max_lr / div_factor / final_div_factor`
+    (with `three_phase`, back to the initial LR first). Each phase anneals by
+    cosine (`anneal_strategy="cos"`) or linearly (`"linear"`). After
+    `total_steps` it holds the final LR (PyTorch raises instead).
+
+    Args:
+        max_lr: the peak LR, `> 0`.
+        total_steps: the length of the cycle, an integer `>= 2`.
+        pct_start: the fraction of steps spent increasing, in (0, 1).
+            Defaults to 0.3.
+        anneal_strategy: `"cos"` or `"linear"`. Defaults to `"cos"`.
+        div_factor: `initial_lr = max_lr / div_factor`, `> 0`. Defaults to 25.
+        final_div_factor: `final_lr = initial_lr / final_div_factor`, `> 0`.
+            Defaults to 1e4.
+        three_phase: whether to come back to the initial LR before the final
+            annihilation. Defaults to False.
+
+    Example:
+
+    >>> s = keras_lr.schedules.OneCycle(max_lr=1.0, total_steps=100)
+    >>> float(s.values(29))
+    1.0
+    """
+
+    def __init__(
+        self,
+        max_lr: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ) -> None:
+        self.max_lr = check.positive("max_lr", max_lr)
+        self.total_steps = check.integer("total_steps", total_steps, 2)
+        self.pct_start = check.in_unit_interval(
+            "pct_start", pct_start, closed_low=False, closed_high=False
+        )
+        self.anneal_strategy = check.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.div_factor = check.positive("div_factor", div_factor)
+        self.final_div_factor = check.positive("final_div_factor", final_div_factor)
+        self.three_phase = bool(three_phase)
+        phase_ends = [self.pct_start * self.total_steps - 1]
+        if self.three_phase:
+            phase_ends.append(2 * self.pct_start * self.total_steps - 2)
+        phase_ends.append(self.total_steps - 1)
+        if not all(b > a for a, b in zip([0.0] + phase_ends, phase_ends)):
+            check._fail(
+                "pct_start",
+                "such that every phase lasts more than one step "
+                f"(pct_start * total_steps > 1, with total_steps={self.total_steps})",
+                pct_start,
+            )
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.one_cycle(
+            step,
+            self.max_lr,
+            self.total_steps,
+            self.pct_start,
+            self.anneal_strategy,
+            self.div_factor,
+            self.final_div_factor,
+            self.three_phase,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "max_lr": self.max_lr,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "anneal_strategy": self.anneal_strategy,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "three_phase": self.three_phase,
+        }
+
+
+def _check_schedule(name: str, value: Any) -> Any:
+    if not callable(value):
+        check._fail(name, "a LearningRateSchedule or a function of the step", value)
+    return value
+
+
+def _serialize(schedule: Any) -> Any:
+    return keras.saving.serialize_keras_object(schedule)
+
+
+def _deserialize(config: Any) -> Any:
+    return keras.saving.deserialize_keras_object(config)
+
+
+@_register
+class Warmup(Schedule):
+    """Puts a linear warmup in front of any schedule.
+
+    For `t < warmup_steps` the LR rises linearly from `start_lr` to
+    `schedule(0)`; from `warmup_steps` on it is `schedule(t - warmup_steps)`.
+
+    Args:
+        schedule: any `LearningRateSchedule` (keras_lr's or Keras'), or a
+            function of the step written with `keras.ops`.
+        warmup_steps: the length of the warmup, `> 0`.
+        start_lr: the LR at step 0, `>= 0`. Defaults to 0.
+
+    Example:
+
+    >>> inner = keras_lr.schedules.StepDecay(1.0, step_size=2, gamma=0.5)
+    >>> keras_lr.schedules.Warmup(inner, warmup_steps=2).values(range(6))
+    array([0. , 0.5, 1. , 1. , 0.5, 0.5])
+    """
+
+    def __init__(self, schedule: Any, warmup_steps: float, start_lr: float = 0.0) -> None:
+        self.schedule = _check_schedule("schedule", schedule)
+        self.warmup_steps = check.positive("warmup_steps", warmup_steps)
+        self.start_lr = check.non_negative("start_lr", start_lr)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.warmup(step, self.schedule, self.warmup_steps, self.start_lr)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "schedule": _serialize(self.schedule),
+            "warmup_steps": self.warmup_steps,
+            "start_lr": self.start_lr,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Warmup:
+        config = dict(config)
+        config["schedule"] = _deserialize(config["schedule"])
+        return cls(**config)
+
+
+@_register
+class Join(Schedule):
+    """Joins schedules at step boundaries, as optax's `join_schedules`.
+
+    `schedules[0]` runs until `boundaries[0]`; from `boundaries[i-1]` on,
+    `schedules[i]` runs and sees the step `t - boundaries[i-1]`, so each
+    piece starts at its own step 0.
+
+    Args:
+        schedules: a list of schedules (as for `Warmup`), at least one.
+        boundaries: strictly increasing steps, `> 0`, one fewer than
+            `schedules`.
+
+    Example:
+
+    >>> s = keras_lr.schedules.Join(
+    ...     [keras_lr.schedules.Constant(1.0), keras_lr.schedules.Polynomial(0.5, 2)], [2])
+    >>> s.values(range(5))
+    array([1.  , 1.  , 0.5 , 0.25, 0.  ])
+    """
+
+    def __init__(self, schedules: Sequence[Any], boundaries: Sequence[float]) -> None:
+        if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence) or not schedules:
+            check._fail("schedules", "a non-empty list of schedules", schedules)
+        self.schedules = [_check_schedule("schedules", s) for s in schedules]
+        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
+            check._fail("boundaries", "a list of steps", boundaries)
+        if len(boundaries) != len(self.schedules) - 1:
+            check._fail(
+                "boundaries",
+                f"a list of len(schedules) - 1 = {len(self.schedules) - 1} steps",
+                list(boundaries),
+            )
+        self.boundaries = [check.positive("boundaries", b) for b in boundaries]
+        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
+            check._fail("boundaries", "strictly increasing", list(boundaries))
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.join(step, self.schedules, self.boundaries)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "schedules": [_serialize(s) for s in self.schedules],
+            "boundaries": list(self.boundaries),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Join:
+        config = dict(config)
+        config["schedules"] = [_deserialize(s) for s in config["schedules"]]
+        return cls(**config)
