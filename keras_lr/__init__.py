@@ -1,5 +1,33 @@
-"""keras_lr: learning-rate tools for Keras 3 on TensorFlow, JAX and PyTorch."""
+"""keras_lr: learning-rate tools for Keras 3 on TensorFlow, JAX and PyTorch.
+
+- `LRFinder`: the LR range test (Smith 2015, section 3.3).
+- Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
+  `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
+- `LRLogger`: the LR in `history`, `CSVLogger` and `TensorBoard`.
+- `keras_lr.schedules`: the same schedules as `LearningRateSchedule` classes.
+- `keras_lr.schedule_math`: every formula, once, as pure functions of the step.
+- `plot_schedule`: preview any schedule.
+"""
 
 from keras_lr import schedule_math, schedules
+from keras_lr.callbacks import (
+    CyclicLR,
+    ExponentDecayScheduler,
+    LRLogger,
+    OneCycleLR,
+    ScheduleCallback,
+    WarmupCosineDecay,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CyclicLR",
+    "ExponentDecayScheduler",
+    "LRLogger",
+    "OneCycleLR",
+    "ScheduleCallback",
+    "WarmupCosineDecay",
+    "schedule_math",
+    "schedules",
+]

@@ -1,0 +1,19 @@
+"""keras_lr callbacks: scheduler callbacks, `LRLogger` and `LRFinder`."""
+
+from keras_lr.callbacks.lr_logger import LRLogger
+from keras_lr.callbacks.schedulers import (
+    CyclicLR,
+    ExponentDecayScheduler,
+    OneCycleLR,
+    ScheduleCallback,
+    WarmupCosineDecay,
+)
+
+__all__ = [
+    "CyclicLR",
+    "ExponentDecayScheduler",
+    "LRLogger",
+    "OneCycleLR",
+    "ScheduleCallback",
+    "WarmupCosineDecay",
+]

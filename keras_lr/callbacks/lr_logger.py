@@ -1,0 +1,80 @@
+"""`LRLogger`: puts the optimizer's learning rate into the training logs."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from keras_lr import _validation as check
+from keras_lr.callbacks import _optimizer
+
+__all__ = ["LRLogger"]
+
+
+class LRLogger(keras.callbacks.Callback):
+    """Adds the optimizer's learning rate to `logs[key]` at each epoch end.
+
+    Place it before `CSVLogger` and `TensorBoard` in the callbacks list; the
+    `History` that `fit` returns always sees it. The logged value is the LR of
+    the epoch's last update, whatever sets it: a float, a Keras or keras_lr
+    schedule in the optimizer, a keras_lr scheduler callback, Keras'
+    `ReduceLROnPlateau`, and also under a `LossScaleOptimizer`
+    (`mixed_float16`).
+
+    With `per_batch=True` it also keeps the LR of every step in
+    `self.history[key]` (and the optimizer steps in `self.history["step"]`),
+    also under `steps_per_execution > 1`, where batch hooks run once per
+    execution. It adds a batch hook, which costs a little speed; without
+    `per_batch` the logger only acts once per epoch.
+
+    Args:
+        per_batch: whether to record the LR of every step. Defaults to False.
+        key: the logs key. Defaults to `"learning_rate"`, Keras' own key.
+
+    Example:
+
+    ```python
+    history = model.fit(x, y, epochs=5, callbacks=[keras_lr.LRLogger(),
+                                                  keras.callbacks.CSVLogger("log.csv")])
+    history.history["learning_rate"]
+    ```
+    """
+
+    def __init__(self, *, per_batch: bool = False, key: str = "learning_rate") -> None:
+        super().__init__()
+        if not isinstance(key, str) or not key:
+            check._fail("key", "a non-empty string", key)
+        self.per_batch = bool(per_batch)
+        self.key = key
+        self.history: dict[str, list[float]] = {"step": [], key: []}
+        self._epoch_start = 0
+        self._last_batch = -1
+        if self.per_batch:
+            # An instance attribute, so that Keras only runs batch hooks when asked.
+            self.on_train_batch_end = self._record_batch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start = _optimizer.iterations(self.model.optimizer)
+        self._last_batch = -1
+
+    def _record_batch(self, batch: int, logs: dict | None = None) -> None:
+        steps = np.arange(self._epoch_start + self._last_batch + 1, self._epoch_start + batch + 1)
+        self._last_batch = batch
+        if steps.size == 0:
+            return
+        lrs = _optimizer.lr_at(self.model.optimizer, steps)
+        self.history["step"].extend(int(s) for s in steps)
+        self.history[self.key].extend(lrs.tolist())
+        if logs is not None:
+            logs[self.key] = float(lrs[-1])
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.per_batch:
+            # Keras numbers a last, partial execution as if it were full: keep
+            # only the steps that ran.
+            now = _optimizer.iterations(self.model.optimizer)
+            while self.history["step"] and self.history["step"][-1] >= now:
+                self.history["step"].pop()
+                self.history[self.key].pop()
+        if logs is not None:
+            logs[self.key] = _optimizer.current_lr(self.model.optimizer)

@@ -1,0 +1,337 @@
+"""Scheduler callbacks: thin glue between a keras_lr schedule and `model.fit`.
+
+Each callback holds one `keras_lr.schedules` object and applies it:
+
+- per step (`unit="step"`): the schedule is evaluated at the optimizer's step
+  inside the train step itself (see `keras_lr.callbacks._optimizer`), so every
+  update uses its exact LR, also with `steps_per_execution > 1`, across
+  several `fit` calls and after resuming from a checkpoint;
+- per epoch (`unit="epoch"`): the LR variable is set at each epoch start from
+  the absolute epoch index, so `initial_epoch` is honoured.
+
+At each epoch end the callback writes the LR of the last update to
+`logs["learning_rate"]` (as Keras' `LearningRateScheduler` does), so `History`,
+`CSVLogger` and `TensorBoard` record it, and it appends the LRs it applied to
+`self.learning_rates`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+
+from keras_lr import _validation as check
+from keras_lr import schedules
+from keras_lr._io import print_msg
+from keras_lr.callbacks import _optimizer
+
+__all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "OneCycleLR"]
+
+
+class ScheduleCallback(keras.callbacks.Callback):
+    """Applies any keras_lr (or Keras) schedule during `fit`.
+
+    The scheduler callbacks below are this class with their schedule built
+    from their arguments. Use it directly for `Piecewise`, `StepDecay`,
+    `Polynomial`, `Join`, `Warmup` and your own schedules.
+
+    Args:
+        schedule: a `LearningRateSchedule` (or function of the step written
+            with `keras.ops`).
+        unit: `"step"` (the schedule is a function of the optimizer step) or
+            `"epoch"` (a function of the epoch index). Defaults to `"step"`.
+        verbose: 0 is quiet, 1 prints the LR at each epoch start.
+
+    Attributes:
+        learning_rates: the LRs applied, one per step (`unit="step"`) or per
+            epoch (`unit="epoch"`).
+
+    Example:
+
+    ```python
+    schedule = keras_lr.schedules.Piecewise([1000, 2000], [1e-2, 1e-3, 1e-4])
+    model.fit(x, y, epochs=10, callbacks=[keras_lr.ScheduleCallback(schedule)])
+    ```
+    """
+
+    def __init__(self, schedule: Callable[[Any], Any], *, unit: str = "step", verbose: int = 0) -> None:
+        super().__init__()
+        if not callable(schedule):
+            check._fail("schedule", "a LearningRateSchedule or a function of the step", schedule)
+        self.schedule = schedule
+        self.unit = check.one_of("unit", unit, ("step", "epoch"))
+        self.verbose = verbose
+        self.learning_rates: list[float] = []
+        self._recorded_step = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        optimizer = _optimizer.model_optimizer(self.model, self)
+        _optimizer.check_settable(optimizer, self)
+        self._recorded_step = _optimizer.iterations(optimizer)
+        if self.unit == "step":
+            _optimizer.install(self.model, self.schedule, owner=self)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.unit == "epoch":
+            lr = float(schedules.evaluate(self.schedule, epoch))
+            _optimizer.set_lr(self.model.optimizer, lr)
+            self.learning_rates.append(lr)
+            message = f"setting learning rate to {lr:.6g}"
+        elif self.verbose:
+            step = _optimizer.iterations(self.model.optimizer)
+            lr = float(schedules.evaluate(self.schedule, step))
+            message = f"learning rate {lr:.6g} at step {step}"
+        if self.verbose:
+            print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} {message}.")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._record_steps()
+        if logs is not None:
+            logs["learning_rate"] = _optimizer.current_lr(self.model.optimizer)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._record_steps()
+        if self.unit == "step":
+            _optimizer.uninstall(self.model, owner=self)
+
+    def _record_steps(self) -> None:
+        if self.unit != "step":
+            return
+        now = _optimizer.iterations(self.model.optimizer)
+        if now > self._recorded_step:
+            steps = np.arange(self._recorded_step, now)
+            self.learning_rates.extend(schedules.evaluate(self.schedule, steps).tolist())
+        self._recorded_step = now
+
+
+class ExponentDecayScheduler(ScheduleCallback):
+    """Exponential LR decay with a floor, per epoch or per step.
+
+    ```
+    lr(t) = max(min_lr, initial_lr * decay_rate ** (t / decay_steps))
+    ```
+    with `t / decay_steps` floored when `staircase=True`. With `unit="epoch"`,
+    `t` is the absolute epoch index (so `initial_epoch` is honoured on resume);
+    with `unit="step"`, `t` is the optimizer's step. The formula is
+    `keras_lr.schedule_math.exponential`; `keras_lr.schedules.ExponentialDecay`
+    is the same schedule for an optimizer.
+
+    Args:
+        initial_lr: the LR at `t = 0`, `> 0`.
+        decay_rate: the factor per `decay_steps`, in (0, 1].
+        decay_steps: epochs (or steps) per factor of `decay_rate`. Defaults to 1.
+        min_lr: the floor. Defaults to 0.
+        staircase: whether to decay in discrete jumps. Defaults to True.
+        unit: `"epoch"` or `"step"`. Defaults to `"epoch"`.
+        verbose: 0 or 1. Defaults to 0.
+
+    Example:
+
+    ```python
+    scheduler = keras_lr.ExponentDecayScheduler(1e-3, 0.9, min_lr=1e-5)
+    history = model.fit(x, y, epochs=20, callbacks=[scheduler])
+    history.history["learning_rate"]  # 1e-3, 9e-4, 8.1e-4, ...
+    ```
+    """
+
+    def __init__(
+        self,
+        initial_lr: float,
+        decay_rate: float,
+        *,
+        decay_steps: float = 1,
+        min_lr: float = 0.0,
+        staircase: bool = True,
+        unit: str = "epoch",
+        verbose: int = 0,
+    ) -> None:
+        schedule = schedules.ExponentialDecay(
+            initial_lr=initial_lr,
+            decay_rate=decay_rate,
+            decay_steps=decay_steps,
+            min_lr=min_lr,
+            staircase=staircase,
+        )
+        super().__init__(schedule, unit=unit, verbose=verbose)
+
+
+class WarmupCosineDecay(ScheduleCallback):
+    """Linear warmup, hold, then cosine decay with optional warm restarts.
+
+    See `keras_lr.schedules.WarmupCosine` for the exact formula and its
+    equivalence with Keras' `CosineDecay` and PyTorch's
+    `CosineAnnealingWarmRestarts`.
+
+    Args:
+        peak_lr: the LR at the end of warmup.
+        total_steps: the schedule's length, `> warmup_steps + hold_steps`.
+        warmup_steps: length of the linear warmup. Defaults to 0.
+        warmup_start_lr: the LR at step 0. Defaults to 0.
+        hold_steps: steps held at `peak_lr` after warmup. Defaults to 0.
+        min_lr: the LR at the end of each cycle and after `total_steps`.
+        cycles: the number of cosine cycles. Defaults to 1.
+        cycle_mul: each cycle's length relative to the previous one.
+        peak_mul: each cycle's peak relative to the previous one.
+        unit: `"step"` or `"epoch"`: what `total_steps` and the other lengths
+            count. Defaults to `"step"`.
+        verbose: 0 or 1. Defaults to 0.
+
+    Example:
+
+    ```python
+    steps = epochs * math.ceil(len(x) / batch_size)
+    scheduler = keras_lr.WarmupCosineDecay(3e-3, steps, warmup_steps=steps // 10)
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[scheduler])
+    ```
+    """
+
+    def __init__(
+        self,
+        peak_lr: float,
+        total_steps: float,
+        *,
+        warmup_steps: float = 0,
+        warmup_start_lr: float = 0.0,
+        hold_steps: float = 0,
+        min_lr: float = 0.0,
+        cycles: int = 1,
+        cycle_mul: float = 1.0,
+        peak_mul: float = 1.0,
+        unit: str = "step",
+        verbose: int = 0,
+    ) -> None:
+        schedule = schedules.WarmupCosine(
+            peak_lr=peak_lr,
+            total_steps=total_steps,
+            warmup_steps=warmup_steps,
+            warmup_start_lr=warmup_start_lr,
+            hold_steps=hold_steps,
+            min_lr=min_lr,
+            cycles=cycles,
+            cycle_mul=cycle_mul,
+            peak_mul=peak_mul,
+        )
+        super().__init__(schedule, unit=unit, verbose=verbose)
+
+
+class CyclicLR(ScheduleCallback):
+    """Cyclical learning rate (Smith 2015), always per step.
+
+    Equal to PyTorch's `CyclicLR(..., cycle_momentum=False)` step for step;
+    see `keras_lr.schedules.Cyclic`. A good `(base_lr, max_lr)` comes from
+    `LRFinder.suggest_range()`; Smith suggests `step_size` of 2 to 10 epochs
+    of steps.
+
+    Args:
+        base_lr: the lower LR.
+        max_lr: the upper LR, `>= base_lr`.
+        step_size: steps in the increasing half-cycle. Defaults to 2000.
+        mode: `"triangular"`, `"triangular2"` or `"exp_range"`.
+        gamma: the `exp_range` factor per step. Defaults to 1.
+        scale_fn: an optional amplitude function (written with `keras.ops`),
+            overriding `mode`.
+        scale_mode: `"cycle"` or `"iterations"`: what `scale_fn` receives.
+        step_size_down: steps in the decreasing half-cycle; defaults to
+            `step_size`.
+        verbose: 0 or 1. Defaults to 0.
+
+    Example:
+
+    ```python
+    clr = keras_lr.CyclicLR(1e-4, 1e-2, step_size=4 * steps_per_epoch, mode="triangular2")
+    model.fit(x, y, epochs=24, callbacks=[clr])
+    ```
+    """
+
+    def __init__(
+        self,
+        base_lr: float,
+        max_lr: float,
+        step_size: float = 2000,
+        *,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[Any], Any] | None = None,
+        scale_mode: str = "cycle",
+        step_size_down: float | None = None,
+        verbose: int = 0,
+    ) -> None:
+        schedule = schedules.Cyclic(
+            base_lr=base_lr,
+            max_lr=max_lr,
+            step_size=step_size,
+            mode=mode,
+            gamma=gamma,
+            scale_fn=scale_fn,
+            scale_mode=scale_mode,
+            step_size_down=step_size_down,
+        )
+        super().__init__(schedule, unit="step", verbose=verbose)
+
+
+class OneCycleLR(ScheduleCallback):
+    """The one-cycle policy, equal to PyTorch's `OneCycleLR` step for step.
+
+    See `keras_lr.schedules.OneCycle`. After `total_steps` the final LR is
+    held (PyTorch raises instead).
+
+    Momentum cycling (`cycle_momentum=True` in PyTorch) is not offered: a Keras
+    3 optimizer's `momentum` / `beta_1` is a Python float baked into the
+    compiled step, so it cannot follow a per-step schedule exactly on every
+    backend. Passing `cycle_momentum=True` raises a `ValueError` rather than
+    silently doing nothing.
+
+    Args:
+        max_lr: the peak LR.
+        total_steps: the cycle's length in steps.
+        pct_start: the fraction of steps spent increasing. Defaults to 0.3.
+        anneal_strategy: `"cos"` or `"linear"`. Defaults to `"cos"`.
+        div_factor: `initial_lr = max_lr / div_factor`. Defaults to 25.
+        final_div_factor: `final_lr = initial_lr / final_div_factor`.
+            Defaults to 1e4.
+        three_phase: PyTorch's three-phase variant. Defaults to False.
+        cycle_momentum: must be False (see above).
+        verbose: 0 or 1. Defaults to 0.
+
+    Example:
+
+    ```python
+    steps = epochs * math.ceil(len(x) / batch_size)
+    model.fit(x, y, epochs=epochs, callbacks=[keras_lr.OneCycleLR(1e-2, steps)])
+    ```
+    """
+
+    def __init__(
+        self,
+        max_lr: float,
+        total_steps: int,
+        *,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        cycle_momentum: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        if cycle_momentum:
+            check._fail(
+                "cycle_momentum",
+                "False: Keras 3 optimizers bake `momentum`/`beta_1` into the compiled "
+                "step as a Python float, so it cannot be cycled exactly per step",
+                cycle_momentum,
+            )
+        schedule = schedules.OneCycle(
+            max_lr=max_lr,
+            total_steps=total_steps,
+            pct_start=pct_start,
+            anneal_strategy=anneal_strategy,
+            div_factor=div_factor,
+            final_div_factor=final_div_factor,
+            three_phase=three_phase,
+        )
+        super().__init__(schedule, unit="step", verbose=verbose)
