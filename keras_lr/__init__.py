@@ -9,25 +9,32 @@
 - `plot_schedule`: preview any schedule.
 """
 
-from keras_lr import schedule_math, schedules
+from keras_lr import schedule_math, schedules, suggest
 from keras_lr.callbacks import (
     CyclicLR,
     ExponentDecayScheduler,
+    LRFinder,
     LRLogger,
     OneCycleLR,
     ScheduleCallback,
     WarmupCosineDecay,
 )
 
+from keras_lr.plotting import plot_history, plot_schedule
+
 __version__ = "0.1.0"
 
 __all__ = [
     "CyclicLR",
     "ExponentDecayScheduler",
+    "LRFinder",
     "LRLogger",
     "OneCycleLR",
     "ScheduleCallback",
     "WarmupCosineDecay",
+    "plot_history",
+    "plot_schedule",
     "schedule_math",
     "schedules",
+    "suggest",
 ]

@@ -1,5 +1,6 @@
 """keras_lr callbacks: scheduler callbacks, `LRLogger` and `LRFinder`."""
 
+from keras_lr.callbacks.lr_finder import LRFinder
 from keras_lr.callbacks.lr_logger import LRLogger
 from keras_lr.callbacks.schedulers import (
     CyclicLR,
@@ -12,6 +13,7 @@ from keras_lr.callbacks.schedulers import (
 __all__ = [
     "CyclicLR",
     "ExponentDecayScheduler",
+    "LRFinder",
     "LRLogger",
     "OneCycleLR",
     "ScheduleCallback",

@@ -112,12 +112,12 @@ def install(model: Any, schedule: Callable[[Any], Any], owner: Any) -> None:
     model.make_train_function(force=True)
 
 
-def uninstall(model: Any, owner: Any) -> None:
+def uninstall(model: Any, owner: Any, keep_last_lr: bool = True) -> None:
     """Undoes `install()` if `owner` still controls the LR.
 
-    A float LR variable is left at the LR of the last step, so that it is what
-    `model.save` records, and the train function is dropped so the next `fit`
-    traces the optimizer as it is again.
+    With `keep_last_lr`, a float LR variable is left at the LR of the last
+    step, so that it is what `model.save` records. The train function is
+    dropped so the next `fit` traces the optimizer as it is again.
     """
     optimizer = unwrap(model.optimizer)
     if optimizer.__dict__.get(_OWNER) is not owner:
@@ -125,15 +125,25 @@ def uninstall(model: Any, owner: Any) -> None:
     last = current_lr(optimizer)
     for name in (_METHOD, _OWNER, _SCHEDULE):
         optimizer.__dict__.pop(name, None)
-    if isinstance(optimizer._learning_rate, keras.Variable):
+    if keep_last_lr and isinstance(optimizer._learning_rate, keras.Variable):
         optimizer._learning_rate.assign(last)
     model.train_function = None
 
 
 def active_schedule(optimizer: Any) -> Callable[[Any], Any] | None:
-    """The schedule that sets the LR now: keras_lr's, the optimizer's own, or None."""
+    """The function of the step that sets the LR now, or None for a float LR.
+
+    keras_lr's installed schedule if any, else the optimizer's own
+    `LearningRateSchedule`; a zero-argument callable LR is wrapped.
+    """
     optimizer = unwrap(optimizer)
-    return optimizer.__dict__.get(_SCHEDULE) or own_schedule(optimizer)
+    installed = optimizer.__dict__.get(_SCHEDULE)
+    if installed is not None:
+        return installed
+    own = own_schedule(optimizer)
+    if own is None or isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
+        return own
+    return lambda step: ops.zeros_like(ops.cast(step, "float32")) + ops.cast(own(), "float32")
 
 
 def lr_at(optimizer: Any, steps: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -141,9 +151,7 @@ def lr_at(optimizer: Any, steps: Sequence[int] | np.ndarray) -> np.ndarray:
     steps = np.asarray(steps, dtype="float64")
     schedule = active_schedule(optimizer)
     if schedule is not None:
-        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-            return evaluate(schedule, steps)
-        return np.full(steps.shape, float(ops.convert_to_numpy(schedule())))
+        return evaluate(schedule, steps)
     value = float(ops.convert_to_numpy(unwrap(optimizer)._learning_rate))
     return np.full(steps.shape, value)
 

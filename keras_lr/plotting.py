@@ -1,0 +1,201 @@
+"""Matplotlib helpers. Each takes `ax=` and returns the Axes; all work headless (Agg)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_lr import suggest
+from keras_lr.schedules import evaluate
+
+__all__ = ["plot_schedule", "plot_finder", "plot_loss_change", "plot_history"]
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6.4, 4.0))
+    return ax
+
+
+def plot_schedule(
+    schedule: Callable[[Any], Any],
+    total_steps: int,
+    ax: Any = None,
+    *,
+    label: str | None = None,
+    log_y: bool = False,
+) -> Any:
+    """Plots a schedule's LR over `total_steps` optimizer steps.
+
+    Args:
+        schedule: any `LearningRateSchedule` (keras_lr's or Keras') or function
+            of the step.
+        total_steps: the number of steps to draw, `>= 1`.
+        ax: a matplotlib Axes; a new figure when None.
+        label: the line's legend label; defaults to the schedule's class name.
+        log_y: whether to use a log scale for the LR.
+
+    Returns:
+        The matplotlib Axes.
+
+    Example:
+
+    >>> ax = keras_lr.plot_schedule(keras_lr.schedules.Cyclic(1e-3, 6e-3, 500), 4000)
+    """
+    total_steps = int(total_steps)
+    if total_steps < 1:
+        raise ValueError(f"Argument `total_steps` must be >= 1. Received: total_steps={total_steps}")
+    ax = _axes(ax)
+    steps = np.arange(total_steps)
+    ax.plot(steps, evaluate(schedule, steps), label=label or type(schedule).__name__)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def _window(n: int, skip_start: int, skip_end: int) -> slice:
+    if skip_start < 0 or skip_end < 0:
+        raise ValueError(
+            "Arguments `skip_start` and `skip_end` must be >= 0. "
+            f"Received: skip_start={skip_start}, skip_end={skip_end}"
+        )
+    if n - skip_start - skip_end < 2:
+        skip_start, skip_end = 0, 0
+    return slice(skip_start, n - skip_end)
+
+
+def _require_curve(finder: Any) -> None:
+    if len(finder.lrs) < 2:
+        raise ValueError(
+            f"The finder recorded {len(finder.lrs)} point(s): nothing to plot. "
+            "Run `finder.find(...)` or `model.fit(..., callbacks=[finder])` first."
+        )
+
+
+def plot_finder(
+    finder: Any,
+    ax: Any = None,
+    *,
+    skip_start: int = 10,
+    skip_end: int = 5,
+    suggestion: str | None = "valley",
+    show_raw: bool = False,
+) -> Any:
+    """Plots a range test: smoothed loss against LR on a log axis.
+
+    Args:
+        finder: an `LRFinder` that has run (or was loaded).
+        ax: a matplotlib Axes; a new figure when None.
+        skip_start: points left out at the start. If fewer than 2 points
+            would remain, nothing is skipped.
+        skip_end: points left out at the end.
+        suggestion: the suggestion method to mark, or None.
+        show_raw: also draw the raw batch losses.
+
+    Returns:
+        The matplotlib Axes.
+    """
+    _require_curve(finder)
+    ax = _axes(ax)
+    window = _window(len(finder.lrs), skip_start, skip_end)
+    lrs = np.asarray(finder.lrs)[window]
+    if show_raw:
+        ax.plot(lrs, np.asarray(finder.raw_losses)[window], color="0.75", lw=0.8, label="batch loss")
+    ax.plot(lrs, np.asarray(finder.losses)[window], label="smoothed loss")
+    if suggestion is not None:
+        try:
+            lr = finder.suggestion(suggestion)
+        except ValueError:
+            lr = None
+        if lr is not None:
+            loss = float(np.interp(np.log(lr), np.log(finder.lrs), finder.losses))
+            ax.axvline(lr, color="C3", ls="--", lw=1)
+            ax.plot([lr], [loss], "o", color="C3", label=f"{suggestion}: {lr:.2e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss")
+    ax.set_title("LR range test")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_loss_change(
+    finder: Any,
+    sma: int = 1,
+    ax: Any = None,
+    *,
+    skip_start: int = 10,
+    skip_end: int = 5,
+    y_lim: tuple[float, float] | None = None,
+) -> Any:
+    """Plots the rate of change of the batch loss against the LR (log axis).
+
+    Args:
+        finder: an `LRFinder` that has run (or was loaded).
+        sma: the simple moving window of the change, `>= 1`.
+        ax: a matplotlib Axes; a new figure when None.
+        skip_start: points left out at the start.
+        skip_end: points left out at the end.
+        y_lim: optional y-axis limits.
+
+    Returns:
+        The matplotlib Axes.
+    """
+    _require_curve(finder)
+    change = suggest.loss_change(finder.raw_losses, sma)
+    ax = _axes(ax)
+    window = _window(len(finder.lrs), max(skip_start, sma), skip_end)
+    ax.plot(np.asarray(finder.lrs)[window], change[window])
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel(f"rate of loss change (sma={sma})")
+    if y_lim is not None:
+        ax.set_ylim(y_lim)
+    ax.grid(True, which="both", alpha=0.3)
+    return ax
+
+
+def plot_history(
+    history: Any,
+    keys: Sequence[str] | None = None,
+    ax: Any = None,
+    *,
+    lr_key: str = "learning_rate",
+) -> Any:
+    """Plots training curves from a Keras `History`, with the LR on a twin axis.
+
+    Args:
+        history: a `keras.callbacks.History` or its `.history` dict.
+        keys: the metrics to draw; defaults to every key but the LR.
+        ax: a matplotlib Axes; a new figure when None.
+        lr_key: the LR key, drawn on a right-hand log axis if present.
+
+    Returns:
+        The matplotlib Axes of the metrics (the LR axis is `ax.lr_axis`).
+    """
+    logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    keys = [k for k in logs if k != lr_key] if keys is None else list(keys)
+    ax = _axes(ax)
+    epochs = np.arange(1, len(next(iter(logs.values()), [])) + 1)
+    for key in keys:
+        ax.plot(epochs, logs[key], label=key)
+    ax.set_xlabel("epoch")
+    ax.grid(True, alpha=0.3)
+    if lr_key in logs:
+        lr_ax = ax.twinx()
+        lr_ax.plot(epochs, logs[lr_key], color="k", ls=":", label=lr_key)
+        lr_ax.set_yscale("log")
+        lr_ax.set_ylabel(lr_key)
+        ax.lr_axis = lr_ax
+    ax.legend(loc="best")
+    return ax

@@ -1,0 +1,187 @@
+"""Reading an LR range test: suggestion methods over a recorded curve.
+
+Pure numpy functions of `(lrs, losses)`, used by `LRFinder.suggestion()` and
+`LRFinder.suggest_range()`, and usable on any recorded curve. `losses` is the
+smoothed loss curve (the bias-corrected EMA the finder keeps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from keras_lr import _validation as check
+
+__all__ = ["METHODS", "valley", "steepest", "minimum", "suggest", "suggest_range", "loss_change"]
+
+METHODS = ("valley", "steepest", "minimum")
+MIN_POINTS = 5
+
+
+def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype="float64")
+    losses = np.asarray(losses, dtype="float64")
+    if lrs.shape != losses.shape or lrs.ndim != 1:
+        raise ValueError(
+            "`lrs` and `losses` must be 1-D sequences of the same length. "
+            f"Received: len(lrs)={lrs.size}, len(losses)={losses.size}"
+        )
+    return lrs, losses
+
+
+def _require_points(count: int, needed: int, what: str) -> None:
+    if count < needed:
+        raise ValueError(
+            f"Too few points to suggest a learning rate with {what}: {count} recorded, "
+            f"at least {needed} needed. Run the range test for more steps (`num_steps`), "
+            "lower `start_lr`, or raise `stop_factor`."
+        )
+
+
+def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    """The middle of the longest descending stretch of the loss curve.
+
+    The stretch is the longest strictly decreasing subsequence of the smoothed
+    loss (fastai's default suggestion, "valley"); the suggestion is the LR
+    halfway between its first and last point, in steps, which is well inside
+    the region where the loss falls, away from both the flat start and the
+    divergence.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+
+    Returns:
+        The suggested learning rate.
+    """
+    lrs, losses = _arrays(lrs, losses)
+    n = lrs.size
+    _require_points(n, MIN_POINTS, "method='valley'")
+    length = np.ones(n, dtype=int)
+    start = np.arange(n)
+    for i in range(1, n):
+        earlier = np.nonzero(losses[:i] > losses[i])[0]
+        if earlier.size:
+            best = earlier[np.argmax(length[earlier])]
+            length[i] = length[best] + 1
+            start[i] = start[best]
+    end = int(np.argmax(length))
+    return float(lrs[(start[end] + end) // 2])
+
+
+def steepest(
+    lrs: Sequence[float], losses: Sequence[float], skip_start: int = 10, skip_end: int = 5
+) -> float:
+    """The LR of the most negative slope d(loss)/d(log lr).
+
+    The first `skip_start` and last `skip_end` points are left out: the start is
+    noisy and the end diverges.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+        skip_start: points to skip at the start. Defaults to 10.
+        skip_end: points to skip at the end. Defaults to 5.
+
+    Returns:
+        The suggested learning rate.
+    """
+    lrs, losses = _arrays(lrs, losses)
+    window = slice(skip_start, lrs.size - skip_end)
+    lrs, losses = lrs[window], losses[window]
+    _require_points(lrs.size, 3, f"method='steepest' (after skipping {skip_start}+{skip_end})")
+    slopes = np.gradient(losses, np.log(lrs))
+    return float(lrs[int(np.argmin(slopes))])
+
+
+def minimum(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    """The LR of the minimum loss, divided by 10.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+
+    Returns:
+        The suggested learning rate.
+    """
+    lrs, losses = _arrays(lrs, losses)
+    _require_points(lrs.size, MIN_POINTS, "method='minimum'")
+    return float(lrs[int(np.argmin(losses))] / 10.0)
+
+
+def suggest(lrs: Sequence[float], losses: Sequence[float], method: str = "valley") -> float:
+    """Dispatches to `valley`, `steepest` or `minimum`.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+        method: one of `"valley"`, `"steepest"`, `"minimum"`.
+
+    Returns:
+        The suggested learning rate.
+    """
+    method = check.one_of("method", method, METHODS)
+    return {"valley": valley, "steepest": steepest, "minimum": minimum}[method](lrs, losses)
+
+
+def suggest_range(
+    lrs: Sequence[float], losses: Sequence[float], low: float = 0.1, high: float = 0.9
+) -> tuple[float, float]:
+    """`(base_lr, max_lr)` bounds for `CyclicLR`, as Smith's section 3.3 reads the test.
+
+    Along the curve up to its minimum, with `drop = first loss - minimum`:
+    `base_lr` is the first LR where the loss has fallen by `low * drop` (the
+    loss starts to fall) and `max_lr` the first where it has fallen by
+    `high * drop` (just before it stops falling).
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+        low: the fraction of the drop that marks the start. Defaults to 0.1.
+        high: the fraction of the drop that marks the end. Defaults to 0.9.
+
+    Returns:
+        A `(base_lr, max_lr)` tuple with `base_lr < max_lr`.
+    """
+    lrs, losses = _arrays(lrs, losses)
+    _require_points(lrs.size, MIN_POINTS, "suggest_range()")
+    bottom = int(np.argmin(losses))
+    drop = losses[0] - losses[bottom]
+    if bottom == 0 or drop <= 0:
+        raise ValueError(
+            "The loss never fell during the range test, so there is no range to "
+            "suggest. Lower `start_lr` or check the model and data."
+        )
+    fallen = losses[0] - losses[: bottom + 1]
+    base = int(np.argmax(fallen >= low * drop))
+    top = int(np.argmax(fallen >= high * drop))
+    if top <= base:
+        top = min(base + 1, bottom)
+    if top <= base:
+        raise ValueError(
+            "The loss fell in a single step, so the range is empty. Use more "
+            "`num_steps` for a finer ramp."
+        )
+    return float(lrs[base]), float(lrs[top])
+
+
+def loss_change(losses: Sequence[float], sma: int = 1) -> np.ndarray:
+    """The rate of change of the loss per step, over a simple moving window.
+
+    `change[i] = (losses[i] - losses[i - sma]) / sma` for `i >= sma`, and 0
+    before (the smoothed derivative of seed 000's `plot_loss_change`).
+
+    Args:
+        losses: the losses, one per recorded step.
+        sma: the window, an integer `>= 1`.
+
+    Returns:
+        A numpy array as long as `losses`.
+    """
+    sma = check.integer("sma", sma, 1)
+    losses = np.asarray(losses, dtype="float64")
+    change = np.zeros_like(losses)
+    if losses.size > sma:
+        change[sma:] = (losses[sma:] - losses[:-sma]) / sma
+    return change
