@@ -39,6 +39,7 @@ __all__ = [
     "OneCycle",
     "Warmup",
     "Join",
+    "Lambda",
     "CYCLIC_MODES",
     "evaluate",
 ]
@@ -681,4 +682,63 @@ class Join(Schedule):
     def from_config(cls, config: dict[str, Any]) -> Join:
         config = dict(config)
         config["schedules"] = [_deserialize(s) for s in config["schedules"]]
+        return cls(**config)
+
+
+@_register
+class Lambda(Schedule):
+    """A user-defined schedule: `fn` maps the step to an LR (or to a multiplier).
+
+    The counterpart of PyTorch's `LambdaLR`. `fn` receives the 0-based step as a
+    float32 tensor and must be written with `keras.ops` (no `float()`, no
+    Python `if` on the step), so it runs inside the compiled train step on
+    every backend. This is checked once, at construction, by tracing `fn` on a
+    symbolic step. With `base_lr`, the LR is `base_lr * fn(step)`, as in
+    `LambdaLR`; without it, `fn(step)` is the LR.
+
+    The schedule is serializable when `fn` is a registered Keras object
+    (`keras.saving.register_keras_serializable`).
+
+    Args:
+        fn: a function of the step tensor, written with `keras.ops`.
+        base_lr: an optional base LR, `> 0`, that `fn` multiplies.
+
+    Example:
+
+    >>> inverse_sqrt = lambda t: keras.ops.rsqrt(keras.ops.maximum(t, 1.0))
+    >>> keras_lr.schedules.Lambda(inverse_sqrt, base_lr=0.1).values([0, 4, 100])
+    array([0.1 , 0.05, 0.01])
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], base_lr: float | None = None) -> None:
+        if not callable(fn):
+            check._fail("fn", "a function of the step tensor", fn)
+        self.fn = fn
+        self.base_lr = None if base_lr is None else check.positive("base_lr", base_lr)
+        try:
+            result = fn(keras.KerasTensor((), dtype="float32"))
+        except Exception as error:  # any failure means "not traceable"
+            raise ValueError(
+                "Argument `fn` must be traceable: a function of the step tensor written "
+                "with `keras.ops`, without `float()`, `int()` or Python `if` on the step. "
+                f"Calling it on a symbolic step failed with {type(error).__name__}: {error}. "
+                f"Received: fn={fn!r}"
+            ) from error
+        if not isinstance(result, keras.KerasTensor) or tuple(result.shape) != ():
+            raise ValueError(
+                "Argument `fn` must return a scalar tensor for a scalar step (use "
+                f"`keras.ops`). Received: fn={fn!r}, which returned {result!r}"
+            )
+
+    def __call__(self, step: Any) -> Any:
+        value = self.fn(schedule_math.as_step(step))
+        return value if self.base_lr is None else self.base_lr * value
+
+    def get_config(self) -> dict[str, Any]:
+        return {"fn": keras.saving.serialize_keras_object(self.fn), "base_lr": self.base_lr}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        config = dict(config)
+        config["fn"] = keras.saving.deserialize_keras_object(config["fn"])
         return cls(**config)
