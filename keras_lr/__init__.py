@@ -19,7 +19,6 @@ from keras_lr.callbacks import (
     ScheduleCallback,
     WarmupCosineDecay,
 )
-
 from keras_lr.plotting import plot_history, plot_schedule
 
 __version__ = "0.1.0"

@@ -7,48 +7,48 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def _fail(name: str, requirement: str, value: Any) -> None:
+def fail(name: str, requirement: str, value: Any) -> None:
     raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
 
 
 def number(name: str, value: Any) -> float:
     """Returns `value` as a finite float, or raises a Keras-style ValueError."""
     if isinstance(value, bool):
-        _fail(name, "a finite number", value)
+        fail(name, "a finite number", value)
     try:
         result = float(value)
     except (TypeError, ValueError):
-        _fail(name, "a finite number", value)
+        fail(name, "a finite number", value)
     if not math.isfinite(result):
-        _fail(name, "a finite number", value)
+        fail(name, "a finite number", value)
     return result
 
 
 def positive(name: str, value: Any) -> float:
     result = number(name, value)
     if result <= 0:
-        _fail(name, "> 0", value)
+        fail(name, "> 0", value)
     return result
 
 
 def non_negative(name: str, value: Any) -> float:
     result = number(name, value)
     if result < 0:
-        _fail(name, ">= 0", value)
+        fail(name, ">= 0", value)
     return result
 
 
 def at_least(name: str, value: Any, bound: float, bound_text: str | None = None) -> float:
     result = number(name, value)
     if result < bound:
-        _fail(name, f">= {bound_text or bound}", value)
+        fail(name, f">= {bound_text or bound}", value)
     return result
 
 
 def greater_than(name: str, value: Any, bound: float, bound_text: str | None = None) -> float:
     result = number(name, value)
     if result <= bound:
-        _fail(name, f"> {bound_text or bound}", value)
+        fail(name, f"> {bound_text or bound}", value)
     return result
 
 
@@ -58,26 +58,26 @@ def in_unit_interval(name: str, value: Any, *, closed_low: bool, closed_high: bo
     high_ok = result <= 1 if closed_high else result < 1
     if not (low_ok and high_ok):
         interval = ("[" if closed_low else "(") + "0, 1" + ("]" if closed_high else ")")
-        _fail(name, f"in {interval}", value)
+        fail(name, f"in {interval}", value)
     return result
 
 
 def integer(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
-        _fail(name, f"an integer >= {minimum}", value)
+        fail(name, f"an integer >= {minimum}", value)
     if int(value) < minimum:
-        _fail(name, f"an integer >= {minimum}", value)
+        fail(name, f"an integer >= {minimum}", value)
     return int(value)
 
 
 def one_of(name: str, value: Any, options: Iterable[str]) -> str:
     options = tuple(options)
     if value not in options:
-        _fail(name, "one of " + ", ".join(repr(o) for o in options), value)
+        fail(name, "one of " + ", ".join(repr(o) for o in options), value)
     return value
 
 
 def callable_or_none(name: str, value: Any) -> Any:
     if value is not None and not callable(value):
-        _fail(name, "a callable or None", value)
+        fail(name, "a callable or None", value)
     return value

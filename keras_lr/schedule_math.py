@@ -153,14 +153,14 @@ def piecewise(step: Any, boundaries: Sequence[float], values: Sequence[float]) -
 
 
 def step_decay(
-    step: Any, initial_lr: float, step_size: float, factor: float, min_lr: float = 0.0
+    step: Any, initial_lr: float, step_size: float, gamma: float, min_lr: float = 0.0
 ) -> Any:
-    """Step decay: multiply by `factor` every `step_size` steps, with a floor.
+    """Step decay: multiply by `gamma` every `step_size` steps, with a floor.
 
-    `lr(t) = max(min_lr, initial_lr * factor ** floor(t / step_size))`: PyTorch's
+    `lr(t) = max(min_lr, initial_lr * gamma ** floor(t / step_size))`: PyTorch's
     `StepLR` and d2l's `FactorScheduler`. It is the staircase `exponential()`.
     """
-    return exponential(step, initial_lr, factor, step_size, min_lr, staircase=True)
+    return exponential(step, initial_lr, gamma, step_size, min_lr, staircase=True)
 
 
 def _cycle_start(index: Any, first_length: float, cycle_mul: float) -> Any:

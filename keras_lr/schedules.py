@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,9 +67,20 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class of the keras_lr schedules.
 
-    Subclasses implement `__call__(step)` by calling one function of
-    `keras_lr.schedule_math`, and `get_config()`.
+    A subclass checks its arguments in `__init__` and keeps one attribute per
+    argument, with the same name. By default its config is exactly those
+    attributes, and `__call__(step)` is its `formula` (a function of
+    `keras_lr.schedule_math`) called with the step and the config.
     """
+
+    formula: Callable[..., Any] | None = None
+
+    def __call__(self, step: Any) -> Any:
+        return type(self).formula(step, **self.get_config())
+
+    def get_config(self) -> dict[str, Any]:
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in list(names)[1:]}
 
     def values(self, steps: Any) -> np.ndarray:
         """The learning rate at each of `steps`, computed on the host.
@@ -104,14 +116,10 @@ class Constant(Schedule):
     array([0.001, 0.001])
     """
 
+    formula = staticmethod(schedule_math.constant)
+
     def __init__(self, value: float) -> None:
         self.value = check.positive("value", value)
-
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.constant(step, self.value)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
 
 
 @_register
@@ -138,6 +146,8 @@ class ExponentialDecay(Schedule):
     array([0.1, 0.05, 0.025, 0.02])
     """
 
+    formula = staticmethod(schedule_math.exponential)
+
     def __init__(
         self,
         initial_lr: float,
@@ -149,26 +159,12 @@ class ExponentialDecay(Schedule):
         self.initial_lr = check.positive("initial_lr", initial_lr)
         self.decay_rate = check.positive("decay_rate", decay_rate)
         if self.decay_rate > 1:
-            check._fail("decay_rate", "in (0, 1]", decay_rate)
+            check.fail("decay_rate", "in (0, 1]", decay_rate)
         self.decay_steps = check.positive("decay_steps", decay_steps)
         self.min_lr = check.non_negative("min_lr", min_lr)
         if self.min_lr > self.initial_lr:
-            check._fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
+            check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
         self.staircase = bool(staircase)
-
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.exponential(
-            step, self.initial_lr, self.decay_rate, self.decay_steps, self.min_lr, self.staircase
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_lr": self.initial_lr,
-            "decay_rate": self.decay_rate,
-            "decay_steps": self.decay_steps,
-            "min_lr": self.min_lr,
-            "staircase": self.staircase,
-        }
 
 
 @_register
@@ -192,6 +188,8 @@ class StepDecay(Schedule):
     array([1.  , 1.  , 0.5 , 0.5 , 0.25])
     """
 
+    formula = staticmethod(schedule_math.step_decay)
+
     def __init__(
         self, initial_lr: float, step_size: float, gamma: float = 0.1, min_lr: float = 0.0
     ) -> None:
@@ -200,20 +198,7 @@ class StepDecay(Schedule):
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
         self.min_lr = check.non_negative("min_lr", min_lr)
         if self.min_lr > self.initial_lr:
-            check._fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
-
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.step_decay(
-            step, self.initial_lr, self.step_size, self.gamma, self.min_lr
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_lr": self.initial_lr,
-            "step_size": self.step_size,
-            "gamma": self.gamma,
-            "min_lr": self.min_lr,
-        }
+            check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
 
 
 @_register
@@ -238,6 +223,8 @@ class Polynomial(Schedule):
     array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ])
     """
 
+    formula = staticmethod(schedule_math.polynomial)
+
     def __init__(
         self, initial_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0
     ) -> None:
@@ -246,20 +233,7 @@ class Polynomial(Schedule):
         self.end_lr = check.non_negative("end_lr", end_lr)
         self.power = check.positive("power", power)
         if self.initial_lr == 0 and self.end_lr == 0:
-            check._fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
-
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.polynomial(
-            step, self.initial_lr, self.decay_steps, self.end_lr, self.power
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_lr": self.initial_lr,
-            "decay_steps": self.decay_steps,
-            "end_lr": self.end_lr,
-            "power": self.power,
-        }
+            check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
 
 
 @_register
@@ -283,14 +257,14 @@ class Piecewise(Schedule):
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
-            check._fail("boundaries", "a list of steps", boundaries)
+            check.fail("boundaries", "a list of steps", boundaries)
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-            check._fail("values", "a list of learning rates", values)
+            check.fail("values", "a list of learning rates", values)
         self.boundaries = [check.positive("boundaries", b) for b in boundaries]
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
-            check._fail("boundaries", "strictly increasing", list(boundaries))
+            check.fail("boundaries", "strictly increasing", list(boundaries))
         if len(values) != len(self.boundaries) + 1:
-            check._fail(
+            check.fail(
                 "values", f"a list of len(boundaries) + 1 = {len(self.boundaries) + 1} items", list(values)
             )
         # Stored as `lr_values`: `values` is the host-side evaluation method.
@@ -342,6 +316,8 @@ class WarmupCosine(Schedule):
     array([0. , 0.5, 1. , 0.5, 0. ])
     """
 
+    formula = staticmethod(schedule_math.warmup_hold_cosine)
+
     def __init__(
         self,
         peak_lr: float,
@@ -365,40 +341,13 @@ class WarmupCosine(Schedule):
         )
         self.warmup_start_lr = check.non_negative("warmup_start_lr", warmup_start_lr)
         if self.warmup_start_lr > self.peak_lr:
-            check._fail("warmup_start_lr", f"<= peak_lr ({self.peak_lr})", warmup_start_lr)
+            check.fail("warmup_start_lr", f"<= peak_lr ({self.peak_lr})", warmup_start_lr)
         self.min_lr = check.non_negative("min_lr", min_lr)
         if self.min_lr > self.peak_lr:
-            check._fail("min_lr", f"<= peak_lr ({self.peak_lr})", min_lr)
+            check.fail("min_lr", f"<= peak_lr ({self.peak_lr})", min_lr)
         self.cycles = check.integer("cycles", cycles, 1)
         self.cycle_mul = check.positive("cycle_mul", cycle_mul)
         self.peak_mul = check.in_unit_interval("peak_mul", peak_mul, closed_low=False, closed_high=True)
-
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.warmup_hold_cosine(
-            step,
-            self.peak_lr,
-            self.total_steps,
-            self.warmup_steps,
-            self.warmup_start_lr,
-            self.hold_steps,
-            self.min_lr,
-            self.cycles,
-            self.cycle_mul,
-            self.peak_mul,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "peak_lr": self.peak_lr,
-            "total_steps": self.total_steps,
-            "warmup_steps": self.warmup_steps,
-            "warmup_start_lr": self.warmup_start_lr,
-            "hold_steps": self.hold_steps,
-            "min_lr": self.min_lr,
-            "cycles": self.cycles,
-            "cycle_mul": self.cycle_mul,
-            "peak_mul": self.peak_mul,
-        }
 
 
 @_register
@@ -521,6 +470,8 @@ class OneCycle(Schedule):
     1.0
     """
 
+    formula = staticmethod(schedule_math.one_cycle)
+
     def __init__(
         self,
         max_lr: float,
@@ -545,40 +496,17 @@ class OneCycle(Schedule):
             phase_ends.append(2 * self.pct_start * self.total_steps - 2)
         phase_ends.append(self.total_steps - 1)
         if not all(b > a for a, b in zip([0.0] + phase_ends, phase_ends)):
-            check._fail(
+            check.fail(
                 "pct_start",
                 "such that every phase lasts more than one step "
                 f"(pct_start * total_steps > 1, with total_steps={self.total_steps})",
                 pct_start,
             )
 
-    def __call__(self, step: Any) -> Any:
-        return schedule_math.one_cycle(
-            step,
-            self.max_lr,
-            self.total_steps,
-            self.pct_start,
-            self.anneal_strategy,
-            self.div_factor,
-            self.final_div_factor,
-            self.three_phase,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "max_lr": self.max_lr,
-            "total_steps": self.total_steps,
-            "pct_start": self.pct_start,
-            "anneal_strategy": self.anneal_strategy,
-            "div_factor": self.div_factor,
-            "final_div_factor": self.final_div_factor,
-            "three_phase": self.three_phase,
-        }
-
 
 def _check_schedule(name: str, value: Any) -> Any:
     if not callable(value):
-        check._fail(name, "a LearningRateSchedule or a function of the step", value)
+        check.fail(name, "a LearningRateSchedule or a function of the step", value)
     return value
 
 
@@ -655,19 +583,19 @@ class Join(Schedule):
 
     def __init__(self, schedules: Sequence[Any], boundaries: Sequence[float]) -> None:
         if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence) or not schedules:
-            check._fail("schedules", "a non-empty list of schedules", schedules)
+            check.fail("schedules", "a non-empty list of schedules", schedules)
         self.schedules = [_check_schedule("schedules", s) for s in schedules]
         if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
-            check._fail("boundaries", "a list of steps", boundaries)
+            check.fail("boundaries", "a list of steps", boundaries)
         if len(boundaries) != len(self.schedules) - 1:
-            check._fail(
+            check.fail(
                 "boundaries",
                 f"a list of len(schedules) - 1 = {len(self.schedules) - 1} steps",
                 list(boundaries),
             )
         self.boundaries = [check.positive("boundaries", b) for b in boundaries]
         if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
-            check._fail("boundaries", "strictly increasing", list(boundaries))
+            check.fail("boundaries", "strictly increasing", list(boundaries))
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.join(step, self.schedules, self.boundaries)
@@ -712,7 +640,7 @@ class Lambda(Schedule):
 
     def __init__(self, fn: Callable[[Any], Any], base_lr: float | None = None) -> None:
         if not callable(fn):
-            check._fail("fn", "a function of the step tensor", fn)
+            check.fail("fn", "a function of the step tensor", fn)
         self.fn = fn
         self.base_lr = None if base_lr is None else check.positive("base_lr", base_lr)
         try:

@@ -43,7 +43,7 @@ class LRLogger(keras.callbacks.Callback):
     def __init__(self, *, per_batch: bool = False, key: str = "learning_rate") -> None:
         super().__init__()
         if not isinstance(key, str) or not key:
-            check._fail("key", "a non-empty string", key)
+            check.fail("key", "a non-empty string", key)
         self.per_batch = bool(per_batch)
         self.key = key
         self.history: dict[str, list[float]] = {"step": [], key: []}

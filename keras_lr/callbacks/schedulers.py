@@ -23,13 +23,18 @@ from typing import Any
 import keras
 import numpy as np
 
-
 from keras_lr import _validation as check
 from keras_lr import schedules
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _optimizer
 
 __all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "OneCycleLR"]
+
+
+def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A scheduler callback's constructor arguments that belong to its schedule."""
+    own = ("self", "__class__", "unit", "verbose", "cycle_momentum")
+    return {name: value for name, value in arguments.items() if name not in own}
 
 
 class ScheduleCallback(keras.callbacks.Callback):
@@ -61,7 +66,7 @@ class ScheduleCallback(keras.callbacks.Callback):
     def __init__(self, schedule: Callable[[Any], Any], *, unit: str = "step", verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
-            check._fail("schedule", "a LearningRateSchedule or a function of the step", schedule)
+            check.fail("schedule", "a LearningRateSchedule or a function of the step", schedule)
         self.schedule = schedule
         self.unit = check.one_of("unit", unit, ("step", "epoch"))
         self.verbose = verbose
@@ -149,13 +154,7 @@ class ExponentDecayScheduler(ScheduleCallback):
         unit: str = "epoch",
         verbose: int = 0,
     ) -> None:
-        schedule = schedules.ExponentialDecay(
-            initial_lr=initial_lr,
-            decay_rate=decay_rate,
-            decay_steps=decay_steps,
-            min_lr=min_lr,
-            staircase=staircase,
-        )
+        schedule = schedules.ExponentialDecay(**_schedule_arguments(locals()))
         super().__init__(schedule, unit=unit, verbose=verbose)
 
 
@@ -204,17 +203,7 @@ class WarmupCosineDecay(ScheduleCallback):
         unit: str = "step",
         verbose: int = 0,
     ) -> None:
-        schedule = schedules.WarmupCosine(
-            peak_lr=peak_lr,
-            total_steps=total_steps,
-            warmup_steps=warmup_steps,
-            warmup_start_lr=warmup_start_lr,
-            hold_steps=hold_steps,
-            min_lr=min_lr,
-            cycles=cycles,
-            cycle_mul=cycle_mul,
-            peak_mul=peak_mul,
-        )
+        schedule = schedules.WarmupCosine(**_schedule_arguments(locals()))
         super().__init__(schedule, unit=unit, verbose=verbose)
 
 
@@ -260,16 +249,7 @@ class CyclicLR(ScheduleCallback):
         step_size_down: float | None = None,
         verbose: int = 0,
     ) -> None:
-        schedule = schedules.Cyclic(
-            base_lr=base_lr,
-            max_lr=max_lr,
-            step_size=step_size,
-            mode=mode,
-            gamma=gamma,
-            scale_fn=scale_fn,
-            scale_mode=scale_mode,
-            step_size_down=step_size_down,
-        )
+        schedule = schedules.Cyclic(**_schedule_arguments(locals()))
         super().__init__(schedule, unit="step", verbose=verbose)
 
 
@@ -319,19 +299,11 @@ class OneCycleLR(ScheduleCallback):
         verbose: int = 0,
     ) -> None:
         if cycle_momentum:
-            check._fail(
+            check.fail(
                 "cycle_momentum",
                 "False: Keras 3 optimizers bake `momentum`/`beta_1` into the compiled "
                 "step as a Python float, so it cannot be cycled exactly per step",
                 cycle_momentum,
             )
-        schedule = schedules.OneCycle(
-            max_lr=max_lr,
-            total_steps=total_steps,
-            pct_start=pct_start,
-            anneal_strategy=anneal_strategy,
-            div_factor=div_factor,
-            final_div_factor=final_div_factor,
-            three_phase=three_phase,
-        )
+        schedule = schedules.OneCycle(**_schedule_arguments(locals()))
         super().__init__(schedule, unit="step", verbose=verbose)
