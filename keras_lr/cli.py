@@ -391,10 +391,10 @@ def _param_type(cls: type, param: inspect.Parameter) -> tuple[Any, dict[str, Any
         return _boolean, {"nargs": "?", "const": True, "metavar": "BOOL"}
     if hint is int:
         return _integer, {"metavar": "INT"}
-    if hint is float or args == {float}:
-        return _number, {"metavar": "X"}
     if typing.get_origin(hint) in (Sequence, list, tuple):
         return _number_list, {"metavar": "X,X,..."}
+    if hint is float or args == {float}:
+        return _number, {"metavar": "X"}
     if hint is str:
         choices = _STR_CHOICES.get(param.name)
         if param.name == "mode" and cls is schedules.Cyclic:

@@ -125,7 +125,11 @@ def polynomial(
     remaining = 1.0 - t / decay_steps
     if power != 1.0:
         remaining = ops.power(remaining, power)
-    return (initial_lr - end_lr) * remaining + end_lr
+    # Two algebraically equal forms; each is evaluated where it does not
+    # cancel, so both ends are exact in float32 even when `end_lr >> initial_lr`.
+    near_start = initial_lr + (end_lr - initial_lr) * (1.0 - remaining)
+    near_end = end_lr + (initial_lr - end_lr) * remaining
+    return ops.where(remaining >= 0.5, near_start, near_end)
 
 
 def linear(step: Any, start_lr: Any, end_lr: Any, steps: float) -> Any:
@@ -188,7 +192,7 @@ def cosine_restarts(
     fraction `f` in [0, 1) of that cycle:
 
     .. math::
-        lr = min\\_lr + (peak\\_lr \\cdot peak\\_mul^{i} - min\\_lr)
+        lr = min\\_lr + (\\max(peak\\_lr \\cdot peak\\_mul^{i}, min\\_lr) - min\\_lr)
         \\cdot \\tfrac{1}{2}(1 + \\cos(\\pi f))
 
     From `decay_steps` on the LR is `min_lr`. With `cycles=1` this is Keras'
@@ -212,8 +216,9 @@ def cosine_restarts(
     start = _cycle_start(index, first_length, cycle_mul)
     length = first_length * _pow(cycle_mul, index)
     fraction = ops.clip((s - start) / length, 0.0, 1.0)
-    peak = peak_lr * _pow(peak_mul, index)
+    peak = ops.maximum(peak_lr * _pow(peak_mul, index), min_lr)
     lr = min_lr + (peak - min_lr) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
+    lr = ops.maximum(lr, min_lr)
     return ops.where(s >= decay_steps, _fill(s, min_lr), lr)
 
 
@@ -281,27 +286,31 @@ def cyclic(
     """Cyclical learning rate (Smith 2015), as PyTorch's `CyclicLR`.
 
     With `up = step_size`, `down = step_size_down or step_size`,
-    `T = up + down`, `r = up / T`:
+    `T = up + down`, and `o = t - T * floor(t / T)` the step inside the cycle:
 
     .. math::
-        cycle = \\lfloor 1 + t / T \\rfloor,\\quad x = 1 + t/T - cycle
-
-        h = x / r \\text{ if } x \\le r \\text{ else } (x - 1)/(r - 1)
+        cycle = \\lfloor 1 + t / T \\rfloor,\\quad
+        h = o / up \\text{ if } o \\le up \\text{ else } (T - o) / down
 
         lr = base\\_lr + (max\\_lr - base\\_lr)\\cdot h \\cdot scale\\_fn(z)
 
     where `z = cycle` for `scale_mode="cycle"` and `z = t` for
     `scale_mode="iterations"`. `scale_fn=None` is the triangular policy.
+    (PyTorch writes `h` with `x = 1 + t/T - cycle`, which is the same.)
     """
     t = as_step(step)
-    down = step_size if step_size_down is None else step_size_down
-    total = float(step_size + down)
-    ratio = step_size / total
-    cycle = ops.floor(1.0 + t / total)
-    x = 1.0 + t / total - cycle
-    height = ops.where(x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0))
+    up = float(step_size)
+    down = up if step_size_down is None else float(step_size_down)
+    total = up + down
+    # Position inside the cycle, in steps: exact for integer steps, where the
+    # textbook `x = 1 + t/T - cycle` loses digits to cancellation in float32.
+    index = ops.floor(t / total)
+    offset = t - index * total
+    index = ops.where(offset < 0.0, index - 1.0, ops.where(offset >= total, index + 1.0, index))
+    offset = t - index * total
+    height = ops.where(offset <= up, offset / up, (total - offset) / down)
     scale_fn = scale_fn or triangular_scale
-    amplitude = scale_fn(cycle if scale_mode == "cycle" else t)
+    amplitude = scale_fn(index + 1.0 if scale_mode == "cycle" else t)
     return base_lr + (max_lr - base_lr) * height * amplitude
 
 

@@ -286,7 +286,7 @@ class WarmupCosine(Schedule):
     ```
     t < W:          lr = warmup_start_lr + (peak_lr - warmup_start_lr) * t / W
     W <= t < W + H: lr = peak_lr
-    then:           cosine from peak_lr * peak_mul**i down to min_lr in cycle i,
+    then:           cosine from max(peak_lr * peak_mul**i, min_lr) down to min_lr in cycle i,
                     the `cycles` cycle lengths a geometric series (ratio
                     `cycle_mul`) that fills D exactly
     t >= total:     lr = min_lr
