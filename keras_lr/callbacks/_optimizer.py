@@ -25,6 +25,7 @@ steps (one vectorized call) and each step looks its value up.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -71,21 +72,68 @@ def iterations(optimizer: Any) -> int:
     return int(ops.convert_to_numpy(unwrap(optimizer).iterations))
 
 
-class _StepTable:
-    """Eager (PyTorch) evaluation: one vectorized schedule call per block of steps."""
+class StepTable:
+    """A schedule's values, computed by one vectorized call per block of steps.
 
-    def __init__(self, schedule: Callable[[Any], Any]) -> None:
+    Evaluating a schedule eagerly dispatches one backend op per operation of
+    its formula (tens of them for warmup-cosine), which costs about a
+    millisecond on JAX however many steps are asked for. The table asks for a
+    whole block at once and then answers by indexing:
+
+    - `tensor_at(step)`, for the eager PyTorch train step: one lookup per step;
+    - `values(steps)`, host-side numpy for logs and records.
+    """
+
+    def __init__(self, schedule: Callable[[Any], Any], block: int = _TABLE_SIZE) -> None:
         self.schedule = schedule
-        self.start = 0
-        self.table = None
+        self.block = block
+        self.start: int | None = None
+        self.tensor: Any = None
+        self.array: np.ndarray | None = None
 
-    def __call__(self, step: Any) -> Any:
+    def _fill(self, first: int) -> None:
+        self.start = first
+        self.tensor = self.schedule(ops.arange(first, first + self.block, dtype="float32"))
+        self.array = np.asarray(ops.convert_to_numpy(self.tensor), dtype="float64")
+
+    def _covers(self, low: int, high: int) -> bool:
+        return self.start is not None and self.start <= low and high < self.start + self.block
+
+    def tensor_at(self, step: Any) -> Any:
         step = int(ops.convert_to_numpy(step))
-        offset = step - self.start
-        if self.table is None or not 0 <= offset < _TABLE_SIZE:
-            self.start, offset = step, 0
-            self.table = self.schedule(ops.arange(step, step + _TABLE_SIZE, dtype="float32"))
-        return self.table[offset]
+        if not self._covers(step, step):
+            self._fill(step)
+        return self.tensor[step - self.start]
+
+    def values(self, steps: Sequence[int] | np.ndarray) -> np.ndarray:
+        steps = np.asarray(steps, dtype="int64")
+        if steps.size == 0:
+            return np.zeros(steps.shape)
+        low, high = int(steps.min()), int(steps.max())
+        if high - low >= self.block:
+            return evaluate(self.schedule, steps)
+        if not self._covers(low, high):
+            self._fill(low)
+        return self.array[steps - self.start]
+
+
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def table_for(schedule: Callable[[Any], Any]) -> StepTable:
+    """The (cached) `StepTable` of a schedule. Schedules are immutable."""
+    try:
+        table = _TABLES.get(schedule)
+        if table is None:
+            table = _TABLES[schedule] = StepTable(schedule)
+        return table
+    except TypeError:  # not hashable or not weak-referenceable: no cache
+        return StepTable(schedule)
+
+
+def schedule_values(schedule: Callable[[Any], Any], steps: Sequence[int] | np.ndarray) -> np.ndarray:
+    """`schedule` at each of the integer `steps`, host-side, through its table."""
+    return table_for(schedule).values(steps)
 
 
 def install(model: Any, schedule: Callable[[Any], Any], owner: Any) -> None:
@@ -101,7 +149,7 @@ def install(model: Any, schedule: Callable[[Any], Any], owner: Any) -> None:
             f"{type(previous).__name__}. Use one keras_lr scheduler callback per `fit`.",
             stacklevel=3,
         )
-    evaluate_at = _StepTable(schedule) if keras.config.backend() == "torch" else schedule
+    evaluate_at = table_for(schedule).tensor_at if keras.config.backend() == "torch" else schedule
 
     def _get_current_learning_rate() -> Any:
         return evaluate_at(optimizer._iterations)
@@ -122,10 +170,11 @@ def uninstall(model: Any, owner: Any, keep_last_lr: bool = True) -> None:
     optimizer = unwrap(model.optimizer)
     if optimizer.__dict__.get(_OWNER) is not owner:
         return
-    last = current_lr(optimizer)
+    keep_last_lr = keep_last_lr and isinstance(optimizer._learning_rate, keras.Variable)
+    last = current_lr(optimizer) if keep_last_lr else None
     for name in (_METHOD, _OWNER, _SCHEDULE):
         optimizer.__dict__.pop(name, None)
-    if keep_last_lr and isinstance(optimizer._learning_rate, keras.Variable):
+    if keep_last_lr:
         optimizer._learning_rate.assign(last)
     model.train_function = None
 
@@ -148,10 +197,10 @@ def active_schedule(optimizer: Any) -> Callable[[Any], Any] | None:
 
 def lr_at(optimizer: Any, steps: Sequence[int] | np.ndarray) -> np.ndarray:
     """The LR that `optimizer` uses (or used) at each of `steps`, host-side."""
-    steps = np.asarray(steps, dtype="float64")
+    steps = np.asarray(steps, dtype="int64")
     schedule = active_schedule(optimizer)
     if schedule is not None:
-        return evaluate(schedule, steps)
+        return schedule_values(schedule, steps)
     value = float(ops.convert_to_numpy(unwrap(optimizer)._learning_rate))
     return np.full(steps.shape, value)
 

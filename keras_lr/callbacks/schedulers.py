@@ -82,13 +82,13 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.unit == "epoch":
-            lr = float(schedules.evaluate(self.schedule, epoch))
+            lr = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
             _optimizer.set_lr(self.model.optimizer, lr)
             self.learning_rates.append(lr)
             message = f"setting learning rate to {lr:.6g}"
         elif self.verbose:
             step = _optimizer.iterations(self.model.optimizer)
-            lr = float(schedules.evaluate(self.schedule, step))
+            lr = float(_optimizer.schedule_values(self.schedule, [step])[0])
             message = f"learning rate {lr:.6g} at step {step}"
         if self.verbose:
             print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} {message}.")
@@ -109,7 +109,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         now = _optimizer.iterations(self.model.optimizer)
         if now > self._recorded_step:
             steps = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(schedules.evaluate(self.schedule, steps).tolist())
+            self.learning_rates.extend(_optimizer.schedule_values(self.schedule, steps).tolist())
         self._recorded_step = now
 
 
