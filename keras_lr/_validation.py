@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 
 def fail(name: str, requirement: str, value: Any) -> None:
     raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
@@ -63,11 +65,20 @@ def in_unit_interval(name: str, value: Any, *, closed_low: bool, closed_high: bo
 
 
 def integer(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
-        fail(name, f"an integer >= {minimum}", value)
-    if int(value) < minimum:
-        fail(name, f"an integer >= {minimum}", value)
+    """Returns `value` as an int `>= minimum` (a float like 3.0 is accepted)."""
+    requirement = f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail(name, requirement, value)
+    if not math.isfinite(value) or float(value) != int(value) or int(value) < minimum:
+        fail(name, requirement, value)
     return int(value)
+
+
+def boolean(name: str, value: Any) -> bool:
+    """Returns `value` if it is a bool (numpy's too), else raises."""
+    if not isinstance(value, (bool, np.bool_)):
+        fail(name, "True or False", value)
+    return bool(value)
 
 
 def one_of(name: str, value: Any, options: Iterable[str]) -> str:

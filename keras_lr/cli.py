@@ -244,6 +244,20 @@ def _add_demo_parser(commands: Any) -> None:
         help="batch size (default: 64)",
     )
     parser.add_argument(
+        "--start-lr",
+        type=_positive_number,
+        default=1e-4,
+        metavar="LR",
+        help="first LR of the range test (default: 1e-4; lower LRs do nothing for Adam here)",
+    )
+    parser.add_argument(
+        "--end-lr",
+        type=_positive_number,
+        default=10.0,
+        metavar="LR",
+        help="last LR of the range test (default: 10)",
+    )
+    parser.add_argument(
         "--model",
         choices=("mlp", "cnn"),
         default="mlp",
@@ -804,8 +818,13 @@ def _run_demo(args: argparse.Namespace) -> None:
     )
     model = _demo_model(args.model)
 
-    finder = keras_lr.LRFinder(start_lr=1e-6, end_lr=10.0, num_steps=args.steps, verbose=0)
-    _status(f"[2/4] LR range test: {args.steps} steps, lr from 1e-06 to 10 ({elapsed()})")
+    finder = keras_lr.LRFinder(
+        start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps, verbose=0
+    )
+    _status(
+        f"[2/4] LR range test: {args.steps} steps, lr from {args.start_lr:g} to "
+        f"{args.end_lr:g} ({elapsed()})"
+    )
     finder.find(model, x_train, y_train, batch_size=args.batch_size, verbose=verbose)
     _status(f"      {len(finder.lrs)} points recorded; stopped because {_stop_text(finder)}")
     results = _suggestions(finder)

@@ -167,11 +167,20 @@ def step_decay(
     return exponential(step, initial_lr, gamma, step_size, min_lr, staircase=True)
 
 
-def _cycle_start(index: Any, first_length: float, cycle_mul: float) -> Any:
-    """Where cycle `index` starts when cycle lengths grow geometrically."""
+def _restart_tables(
+    peak_lr: float, decay_steps: float, min_lr: float, cycles: int, cycle_mul: float, peak_mul: float
+) -> tuple[list[float], list[float], list[float]]:
+    """Start, length and peak of each cosine cycle, computed once in float64."""
     if cycle_mul == 1.0:
-        return first_length * index
-    return first_length * (_pow(cycle_mul, index) - 1.0) / (cycle_mul - 1.0)
+        lengths = [decay_steps / cycles] * cycles
+    else:
+        first = decay_steps * (cycle_mul - 1.0) / (cycle_mul**cycles - 1.0)
+        lengths = [first * cycle_mul**i for i in range(cycles)]
+    starts = [0.0]
+    for length in lengths[:-1]:
+        starts.append(starts[-1] + length)
+    peaks = [max(peak_lr * peak_mul**i, min_lr) for i in range(cycles)]
+    return starts, lengths, peaks
 
 
 def cosine_restarts(
@@ -198,25 +207,23 @@ def cosine_restarts(
     From `decay_steps` on the LR is `min_lr`. With `cycles=1` this is Keras'
     `CosineDecay` (with `alpha = min_lr / peak_lr`); with `peak_mul=1` and an
     integer `cycle_mul` it is PyTorch's `CosineAnnealingWarmRestarts` within
-    the budget.
+    the budget. The cycle boundaries are computed once in float64 (they are
+    fixed by the hyperparameters), so they are exact even for `cycle_mul`
+    close to 1.
     """
+    starts, lengths, peaks = _restart_tables(
+        peak_lr, decay_steps, min_lr, cycles, cycle_mul, peak_mul
+    )
     s = ops.maximum(as_step(step), 0.0)
-    if cycle_mul == 1.0:
-        first_length = decay_steps / cycles
-        index = ops.floor(s / first_length)
+    if cycles == 1:
+        start, length, peak = starts[0], lengths[0], peaks[0]
     else:
-        first_length = decay_steps * (cycle_mul - 1.0) / (cycle_mul**cycles - 1.0)
-        index = ops.floor(
-            ops.log(1.0 + s * (cycle_mul - 1.0) / first_length) / math.log(cycle_mul)
-        )
-        # The logarithm can land one cycle off at a boundary: correct it.
-        index = ops.where(_cycle_start(index + 1.0, first_length, cycle_mul) <= s, index + 1.0, index)
-        index = ops.where(_cycle_start(index, first_length, cycle_mul) > s, index - 1.0, index)
-    index = ops.clip(index, 0.0, float(cycles - 1))
-    start = _cycle_start(index, first_length, cycle_mul)
-    length = first_length * _pow(cycle_mul, index)
+        later_starts = ops.convert_to_tensor(starts[1:], dtype="float32")
+        index = ops.sum(ops.cast(ops.expand_dims(s, -1) >= later_starts, "int32"), axis=-1)
+        start = ops.take(ops.convert_to_tensor(starts, dtype="float32"), index)
+        length = ops.take(ops.convert_to_tensor(lengths, dtype="float32"), index)
+        peak = ops.take(ops.convert_to_tensor(peaks, dtype="float32"), index)
     fraction = ops.clip((s - start) / length, 0.0, 1.0)
-    peak = ops.maximum(peak_lr * _pow(peak_mul, index), min_lr)
     lr = min_lr + (peak - min_lr) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
     lr = ops.maximum(lr, min_lr)
     return ops.where(s >= decay_steps, _fill(s, min_lr), lr)
@@ -307,7 +314,8 @@ def cyclic(
     index = ops.floor(t / total)
     offset = t - index * total
     index = ops.where(offset < 0.0, index - 1.0, ops.where(offset >= total, index + 1.0, index))
-    offset = t - index * total
+    # Past 2**24, float32 steps are no longer integers: keep the position in range.
+    offset = ops.clip(t - index * total, 0.0, total)
     height = ops.where(offset <= up, offset / up, (total - offset) / down)
     scale_fn = scale_fn or triangular_scale
     amplitude = scale_fn(index + 1.0 if scale_mode == "cycle" else t)

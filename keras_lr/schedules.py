@@ -164,7 +164,7 @@ class ExponentialDecay(Schedule):
         self.min_lr = check.non_negative("min_lr", min_lr)
         if self.min_lr > self.initial_lr:
             check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
-        self.staircase = bool(staircase)
+        self.staircase = check.boolean("staircase", staircase)
 
 
 @_register
@@ -490,7 +490,7 @@ class OneCycle(Schedule):
         self.anneal_strategy = check.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.div_factor = check.positive("div_factor", div_factor)
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
-        self.three_phase = bool(three_phase)
+        self.three_phase = check.boolean("three_phase", three_phase)
         phase_ends = [self.pct_start * self.total_steps - 1]
         if self.three_phase:
             phase_ends.append(2 * self.pct_start * self.total_steps - 2)
