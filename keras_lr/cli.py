@@ -336,6 +336,14 @@ def _add_find_parser(commands: Any) -> None:
         "-o", "--output", metavar="PNG", help="write the finder plot (loss and loss change)"
     )
     parser.add_argument("--json", metavar="FILE", help="write the recorded curve (LRFinder.save)")
+    parser.add_argument(
+        "--jit-compile",
+        choices=("saved", "on", "off"),
+        default="saved",
+        help="XLA / torch.compile for the test: as saved with the model, or on, or off "
+        "(default: saved; a model saved on JAX or TensorFlow loads with jit_compile=True, "
+        "which on torch means a slow torch.compile: use off)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_backend_option(parser)
     parser.set_defaults(run=_run_find)
@@ -672,8 +680,10 @@ def _load_arrays(path: str, x_key: str, y_key: str | None) -> tuple[Any, Any]:
     _existing_file(path, "DATA file")
     try:
         data = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise CommandError(f"cannot read {path} as an .npz file: {_one_line(error)}") from None
+    except ValueError:
+        raise CommandError(
+            f"cannot read {path}: not an .npz archive of arrays (write one with numpy.savez)"
+        ) from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise CommandError(f"{path} holds a single array; save an .npz with numpy.savez")
     with data:
@@ -713,6 +723,10 @@ def _run_find(args: argparse.Namespace) -> None:
             f"{args.model} was saved without an optimizer; compile the model before "
             "saving it (model.compile(optimizer=..., loss=...))"
         )
+    if args.jit_compile != "saved":
+        model.jit_compile = args.jit_compile == "on"
+    elif keras.config.backend() == "torch" and model.jit_compile and not args.quiet:
+        _status("Note: the model runs with torch.compile (jit_compile=True); --jit-compile off")
     if not args.quiet:
         _status(
             f"LR range test: {args.num_steps} steps from {args.start_lr:g} to {args.end_lr:g} "
@@ -795,11 +809,30 @@ def _demo_model(kind: str) -> Any:
 
 
 def _run_demo(args: argparse.Namespace) -> None:
-    started = time.perf_counter()
     out = os.path.abspath(args.out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise CommandError(f"--out must be a directory: {out} is a file")
     os.makedirs(out, exist_ok=True)
+
+    import keras
+
+    if keras.config.backend() != "torch":
+        _demo(args, out)
+        return
+    # A model this small runs fastest on one thread; on a busy CPU, PyTorch's
+    # thread pool can be ten times slower. Put the setting back afterwards.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _demo(args, out)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _demo(args: argparse.Namespace, out: str) -> None:
+    started = time.perf_counter()
 
     import keras
 

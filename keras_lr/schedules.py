@@ -52,6 +52,10 @@ _register = keras.saving.register_keras_serializable(package="keras_lr")
 def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     """Evaluates any schedule (a function of the step) on host-side steps.
 
+    keras_lr's schedules take a whole array of steps in one vectorized call.
+    A schedule that only takes a scalar step (Keras' `CosineDecay` with
+    warmup uses `ops.cond`, for example) is evaluated step by step instead.
+
     Args:
         schedule: a `LearningRateSchedule` or any function of a step tensor.
         steps: a number or array-like of (0-based) optimizer steps.
@@ -60,8 +64,15 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
         A float64 numpy array shaped like `steps`.
     """
     steps = np.asarray(steps, dtype="float32")
-    values = schedule(ops.convert_to_tensor(steps))
-    return np.asarray(ops.convert_to_numpy(values), dtype="float64").reshape(steps.shape)
+    try:
+        values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
+        return np.broadcast_to(values, steps.shape).astype("float64")
+    except Exception:  # the schedule is not vectorized: one call per step
+        flat = [
+            float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
+            for step in steps.reshape(-1)
+        ]
+        return np.asarray(flat, dtype="float64").reshape(steps.shape)
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):

@@ -92,18 +92,30 @@ class StepTable:
         self.array: np.ndarray | None = None
 
     def _fill(self, first: int) -> None:
+        steps = ops.arange(first, first + self.block, dtype="float32")
         self.start = first
-        self.tensor = self.schedule(ops.arange(first, first + self.block, dtype="float32"))
-        self.array = np.asarray(ops.convert_to_numpy(self.tensor), dtype="float64")
+        self.tensor = None
+        try:
+            tensor = self.schedule(steps)
+            if tuple(ops.shape(tensor)) == (self.block,):
+                self.tensor = tensor
+        except Exception:  # a schedule that takes scalar steps only
+            pass
+        if self.tensor is None:
+            self.array = evaluate(self.schedule, np.arange(first, first + self.block))
+        else:
+            self.array = np.asarray(ops.convert_to_numpy(self.tensor), dtype="float64")
 
     def _covers(self, low: int, high: int) -> bool:
         return self.start is not None and self.start <= low and high < self.start + self.block
 
     def tensor_at(self, step: Any) -> Any:
-        step = int(ops.convert_to_numpy(step))
-        if not self._covers(step, step):
-            self._fill(step)
-        return self.tensor[step - self.start]
+        index = int(ops.convert_to_numpy(step))
+        if not self._covers(index, index):
+            self._fill(index)
+        if self.tensor is None:
+            return self.schedule(step)
+        return self.tensor[index - self.start]
 
     def values(self, steps: Sequence[int] | np.ndarray) -> np.ndarray:
         steps = np.asarray(steps, dtype="int64")

@@ -19,7 +19,13 @@ class LRLogger(keras.callbacks.Callback):
     the epoch's last update, whatever sets it: a float, a Keras or keras_lr
     schedule in the optimizer, a keras_lr scheduler callback, Keras'
     `ReduceLROnPlateau`, and also under a `LossScaleOptimizer`
-    (`mixed_float16`).
+    (`mixed_float16`). With a float LR, a value that a callback earlier in the
+    list already logged for the epoch is kept: Keras' `ReduceLROnPlateau` logs
+    the epoch's LR before lowering it for the next epoch.
+
+    Keras' `TensorBoard` callback writes `optimizer.learning_rate` itself, which
+    for a per-step schedule is the LR of the next step (one step later than
+    the value logged here).
 
     With `per_batch=True` it also keeps the LR of every step in
     `self.history[key]` (and the optimizer steps in `self.history["step"]`),
@@ -76,5 +82,10 @@ class LRLogger(keras.callbacks.Callback):
             while self.history["step"] and self.history["step"][-1] >= now:
                 self.history["step"].pop()
                 self.history[self.key].pop()
-        if logs is not None:
-            logs[self.key] = _optimizer.current_lr(self.model.optimizer)
+        if logs is None:
+            return
+        if self.key in logs and _optimizer.active_schedule(self.model.optimizer) is None:
+            # A float LR that a callback earlier in the list already logged (Keras'
+            # ReduceLROnPlateau logs the epoch's LR, then lowers it for the next).
+            return
+        logs[self.key] = _optimizer.current_lr(self.model.optimizer)
