@@ -726,7 +726,10 @@ def _run_find(args: argparse.Namespace) -> None:
     if args.jit_compile != "saved":
         model.jit_compile = args.jit_compile == "on"
     elif keras.config.backend() == "torch" and model.jit_compile and not args.quiet:
-        _status("Note: the model runs with torch.compile (jit_compile=True); --jit-compile off")
+        _status(
+            "Note: the model was saved with jit_compile=True, which means torch.compile "
+            "here; pass --jit-compile off to run it eagerly"
+        )
     if not args.quiet:
         _status(
             f"LR range test: {args.num_steps} steps from {args.start_lr:g} to {args.end_lr:g} "

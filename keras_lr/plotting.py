@@ -86,7 +86,7 @@ def plot_finder(
     *,
     skip_start: int = 10,
     skip_end: int = 5,
-    suggestion: str | None = "valley",
+    suggestion: str | None = suggest.DEFAULT_METHOD,
     show_raw: bool = False,
 ) -> Any:
     """Plots a range test: smoothed loss against LR on a log axis.

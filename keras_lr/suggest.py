@@ -13,9 +13,20 @@ import numpy as np
 
 from keras_lr import _validation as check
 
-__all__ = ["METHODS", "valley", "steepest", "minimum", "suggest", "suggest_range", "loss_change"]
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "consensus",
+    "loss_change",
+    "minimum",
+    "steepest",
+    "suggest",
+    "suggest_range",
+    "valley",
+]
 
-METHODS = ("valley", "steepest", "minimum")
+METHODS = ("consensus", "valley", "steepest", "minimum")
+DEFAULT_METHOD = "consensus"
 MIN_POINTS = 5
 
 
@@ -110,19 +121,42 @@ def minimum(lrs: Sequence[float], losses: Sequence[float]) -> float:
     return float(lrs[int(np.argmin(losses))] / 10.0)
 
 
-def suggest(lrs: Sequence[float], losses: Sequence[float], method: str = "valley") -> float:
-    """Dispatches to `valley`, `steepest` or `minimum`.
+def consensus(lrs: Sequence[float], losses: Sequence[float]) -> float:
+    """The geometric mean of the `valley`, `steepest` and `minimum` suggestions.
+
+    Each rule alone errs in its own way: `valley` sits low and moves with where
+    the flat start of the curve happens to end, `steepest` is noisy, and
+    `minimum` depends on how the curve ends. Their geometric mean (the mean in
+    log-LR) trained best across the tasks of BENCHMARKS.md and moved least
+    between seeds, so it is the default.
 
     Args:
         lrs: the learning rates, increasing.
         losses: the smoothed losses at those LRs.
-        method: one of `"valley"`, `"steepest"`, `"minimum"`.
+
+    Returns:
+        The suggested learning rate.
+    """
+    picks = [valley(lrs, losses), steepest(lrs, losses), minimum(lrs, losses)]
+    return float(np.exp(np.mean(np.log(picks))))
+
+
+def suggest(
+    lrs: Sequence[float], losses: Sequence[float], method: str = DEFAULT_METHOD
+) -> float:
+    """Dispatches to `consensus` (the default), `valley`, `steepest` or `minimum`.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses at those LRs.
+        method: one of `"consensus"`, `"valley"`, `"steepest"`, `"minimum"`.
 
     Returns:
         The suggested learning rate.
     """
     method = check.one_of("method", method, METHODS)
-    return {"valley": valley, "steepest": steepest, "minimum": minimum}[method](lrs, losses)
+    rules = {"consensus": consensus, "valley": valley, "steepest": steepest, "minimum": minimum}
+    return rules[method](lrs, losses)
 
 
 def suggest_range(

@@ -96,7 +96,7 @@ class LRFinder(keras.callbacks.Callback):
     finder = keras_lr.LRFinder(start_lr=1e-6, end_lr=1.0, num_steps=200)
     finder.find(model, x_train, y_train, batch_size=64)
     finder.plot()
-    lr = finder.suggestion()           # "valley"
+    lr = finder.suggestion()           # "consensus", the default
     base_lr, max_lr = finder.suggest_range()
 
     # or as a callback in your own fit:
@@ -235,7 +235,7 @@ class LRFinder(keras.callbacks.Callback):
         if self.best_lr is not None:
             text += f"; lowest smoothed loss {self.best_loss:.4g} at lr={self.best_lr:.3g}"
             try:
-                text += f"; suggested lr (valley): {self.suggestion():.3g}"
+                text += f"; suggested lr ({suggest.DEFAULT_METHOD}): {self.suggestion():.3g}"
             except ValueError:
                 pass
         return text + "."
@@ -297,12 +297,14 @@ class LRFinder(keras.callbacks.Callback):
     def _curve(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.lrs, dtype="float64"), np.asarray(self.losses, dtype="float64")
 
-    def suggestion(self, method: str = "valley") -> float:
+    def suggestion(self, method: str = suggest.DEFAULT_METHOD) -> float:
         """A suggested learning rate, computed from the recorded curve (no plot needed).
 
         Args:
-            method: `"valley"` (default): the middle of the longest descending
-                stretch of the smoothed loss, as fastai's default;
+            method: `"consensus"` (the default): the geometric mean of the three
+                rules below, which trained best and varied least across seeds
+                in BENCHMARKS.md; `"valley"`: the middle of the longest
+                descending stretch of the smoothed loss, as fastai's default;
                 `"steepest"`: the most negative slope of the smoothed loss
                 against log(lr), after skipping the noisy first 10 and last 5
                 points; `"minimum"`: the LR of the lowest smoothed loss divided
@@ -391,7 +393,7 @@ class LRFinder(keras.callbacks.Callback):
         *,
         skip_start: int = 10,
         skip_end: int = 5,
-        suggestion: str | None = "valley",
+        suggestion: str | None = suggest.DEFAULT_METHOD,
         show_raw: bool = False,
     ) -> Any:
         """Plots the smoothed loss against the LR (log axis), marking a suggestion.
