@@ -54,10 +54,19 @@ _NOT_ON_COMMAND_LINE = {"scale_fn", "scale_mode"}
 _STR_CHOICES = {"anneal_strategy": ("cos", "linear")}
 _REEXEC_GUARD = "KERAS_LR_CLI_BACKEND_SWITCHED"
 _SUGGESTION_NOTES = {
-    "valley": "middle of the longest descent of the loss (the default)",
+    "consensus": "geometric mean of valley, steepest and minimum",
+    "valley": "middle of the longest descent of the loss",
     "steepest": "steepest descent of the loss against log(lr)",
     "minimum": "lowest loss / 10",
 }
+
+
+def _suggestion_methods() -> tuple[tuple[str, ...], str]:
+    """keras_lr's suggestion methods and its default one."""
+    from keras_lr import suggest
+
+    methods = tuple(suggest.METHODS)
+    return methods, getattr(suggest, "DEFAULT_METHOD", methods[0])
 
 
 class CommandError(Exception):
@@ -206,10 +215,10 @@ def _add_demo_parser(commands: Any) -> None:
             A worked example on scikit-learn's bundled digits (8x8 images, no download):
 
               1. builds a small MLP (or a tiny CNN) with Adam;
-              2. runs the LR range test (LRFinder.find) and prints the suggested LRs
-                 (valley, steepest, minimum, and a CyclicLR range);
-              3. trains with WarmupCosineDecay peaking at the valley LR, logging the
-                 LR with LRLogger;
+              2. runs the LR range test (LRFinder.find) and prints every suggested LR
+                 (LRFinder.suggestion) and a CyclicLR range (suggest_range);
+              3. trains with WarmupCosineDecay peaking at the suggested LR (keras_lr's
+                 default suggestion, or --suggestion), logging the LR with LRLogger;
               4. writes lr_finder.png, schedule.png, history.png (and
                  lr_finder.json) and prints the validation accuracy.
 
@@ -262,6 +271,13 @@ def _add_demo_parser(commands: Any) -> None:
         choices=("mlp", "cnn"),
         default="mlp",
         help="a small MLP, or a tiny CNN on the 8x8 images (default: mlp)",
+    )
+    methods, default = _suggestion_methods()
+    parser.add_argument(
+        "--suggestion",
+        choices=methods,
+        default=default,
+        help=f"the suggestion to train at (default: {default}, keras_lr's default)",
     )
     parser.add_argument("--seed", type=_integer, default=0, help="random seed (default: 0)")
     _add_backend_option(parser)
@@ -583,10 +599,8 @@ def _fit_verbose() -> int:
 
 def _suggestions(finder: Any) -> dict[str, Any]:
     """Every suggestion of `finder`: a float, a (base, max) pair, or the reason it failed."""
-    from keras_lr import suggest
-
     results: dict[str, Any] = {}
-    for method in suggest.METHODS:
+    for method in _suggestion_methods()[0]:
         try:
             results[method] = finder.suggestion(method)
         except ValueError as error:
@@ -599,6 +613,7 @@ def _suggestions(finder: Any) -> dict[str, Any]:
 
 
 def _print_suggestions(results: dict[str, Any]) -> None:
+    default = _suggestion_methods()[1]
     print("Suggested learning rates:")
     for method, value in results.items():
         if isinstance(value, Exception):
@@ -606,7 +621,10 @@ def _print_suggestions(results: dict[str, Any]) -> None:
         elif method == "range":
             text = f"{value[0]:.3g} .. {value[1]:.3g}  (base_lr, max_lr for CyclicLR)"
         else:
-            text = f"{value:<10.3g} ({_SUGGESTION_NOTES[method]})"
+            note = _SUGGESTION_NOTES.get(method, "")
+            if method == default:
+                note = f"{note}; the default" if note else "the default"
+            text = f"{value:<10.3g} ({note})"
         print(f"  {method:<9} {text}")
 
 
@@ -865,13 +883,16 @@ def _demo(args: argparse.Namespace, out: str) -> None:
     _status(f"      {len(finder.lrs)} points recorded; stopped because {_stop_text(finder)}")
     results = _suggestions(finder)
     _print_suggestions(results)
-    peak_lr = next(
-        (results[m] for m in ("valley", "steepest", "minimum") if isinstance(results[m], float)),
-        None,
-    )
-    if peak_lr is None:
-        peak_lr = 1e-3
+    # The chosen suggestion, else the first one this (possibly short) test allows.
+    methods = [args.suggestion] + [m for m in results if m not in (args.suggestion, "range")]
+    method = next((m for m in methods if isinstance(results.get(m), float)), None)
+    if method is None:
+        peak_lr, method = 1e-3, "fallback"
         _status("      no suggestion from so short a test; using lr=1e-3 (try more --steps)")
+    else:
+        peak_lr = results[method]
+        if method != args.suggestion:
+            _status(f"      no {args.suggestion!r} suggestion from this test; using {method!r}")
     figure = _finder_figure(finder, sma=5)
     finder_png = _save_figure(figure, os.path.join(out, "lr_finder.png"))
     finder_json = os.path.join(out, "lr_finder.json")
@@ -913,7 +934,9 @@ def _demo(args: argparse.Namespace, out: str) -> None:
         color="C1",
         label="LR applied (LRLogger)",
     )
-    ax.set_title(f"WarmupCosineDecay, peak lr {peak_lr:.3g} (the range test's suggestion)")
+    ax.set_title(
+        f"WarmupCosineDecay, peak lr {peak_lr:.3g} (the range test's {method!r} suggestion)"
+    )
     ax.legend()
     fig.tight_layout()
     schedule_png = _save_figure(fig, os.path.join(out, "schedule.png"))

@@ -54,10 +54,11 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
     """The middle of the longest descending stretch of the loss curve.
 
     The stretch is the longest strictly decreasing subsequence of the smoothed
-    loss (fastai's default suggestion, "valley"); the suggestion is the LR
-    halfway between its first and last point, in steps, which is well inside
-    the region where the loss falls, away from both the flat start and the
-    divergence.
+    loss (fastai's default suggestion, "valley"). It ends at its last point and
+    spans as many steps as it has points (a chain may jump over a flat start,
+    which must not pull it down); the suggestion is the LR halfway along it,
+    well inside the region where the loss falls, away from both the flat start
+    and the divergence.
 
     Args:
         lrs: the learning rates, increasing.
@@ -70,15 +71,12 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
     n = lrs.size
     _require_points(n, MIN_POINTS, "method='valley'")
     length = np.ones(n, dtype=int)
-    start = np.arange(n)
     for i in range(1, n):
-        earlier = np.nonzero(losses[:i] > losses[i])[0]
-        if earlier.size:
-            best = earlier[np.argmax(length[earlier])]
-            length[i] = length[best] + 1
-            start[i] = start[best]
+        earlier = losses[:i] > losses[i]
+        if earlier.any():
+            length[i] = length[:i][earlier].max() + 1
     end = int(np.argmax(length))
-    return float(lrs[(start[end] + end) // 2])
+    return float(lrs[end - length[end] // 2])
 
 
 def steepest(
@@ -137,6 +135,7 @@ def consensus(lrs: Sequence[float], losses: Sequence[float]) -> float:
     Returns:
         The suggested learning rate.
     """
+    _require_points(len(lrs), MIN_POINTS + 15, "method='consensus' (it includes 'steepest')")
     picks = [valley(lrs, losses), steepest(lrs, losses), minimum(lrs, losses)]
     return float(np.exp(np.mean(np.log(picks))))
 

@@ -493,10 +493,16 @@ def _first_length(x: Any) -> int:
     return int(x.shape[0])
 
 
+def _as_batch(batch: Any) -> Any:
+    """Keras wants `(x, y)` tuples from a generator; loaders often yield `[x, y]` lists."""
+    return tuple(batch) if isinstance(batch, list) else batch
+
+
 def _cycle_cached(batches: Iterable[Any]) -> Iterator[Any]:
     """Yields from `batches`, then cycles over what it yielded, forever."""
     cache = []
     for batch in batches:
+        batch = _as_batch(batch)
         cache.append(batch)
         yield batch
     if not cache:
@@ -514,7 +520,7 @@ def _cycle_reiterable(data: Any) -> Iterator[Any]:
         empty = True
         for batch in batches:
             empty = False
-            yield batch
+            yield _as_batch(batch)
         if empty:
             raise ValueError(f"Argument `x` yielded no batch. Received: x={data!r}")
         if isinstance(data, keras.utils.PyDataset):

@@ -1,0 +1,240 @@
+"""Tests of the matplotlib helpers: finder plots, `plot_schedule` and `plot_history`.
+
+Matplotlib runs headless (the conftest sets `MPLBACKEND=Agg`). The finders are
+loaded from a JSON curve written here by hand, so every plotted value is known.
+"""
+
+import json
+import math
+
+import keras
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import keras_lr
+
+N = 60
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def hand_curve(n=N):
+    """A sigmoid fall in log10(lr) centred at 1e-3, then a sharp rise after 1e-1."""
+    x = np.linspace(-6.0, 0.0, n)
+    lrs = 10.0**x
+    losses = 1.0 - 0.8 / (1.0 + np.exp(-(x + 3.0) / 0.3)) + 5.0 * np.maximum(x + 1.0, 0.0) ** 2
+    raw = losses + 0.05 * np.sin(np.arange(n))
+    return lrs, losses, raw
+
+
+def write_finder(path, lrs, losses, raw):
+    bottom = int(np.argmin(losses)) if len(losses) else None
+    result = {
+        "config": {
+            "start_lr": 1e-6,
+            "end_lr": 1.0,
+            "num_steps": max(len(lrs), 2),
+            "mode": "exponential",
+            "beta": 0.98,
+            "stop_factor": 4.0,
+            "restore": True,
+            "verbose": 0,
+        },
+        "steps": list(range(len(lrs))),
+        "lrs": [float(v) for v in lrs],
+        "losses": [float(v) for v in losses],
+        "raw_losses": [float(v) for v in raw],
+        "best_lr": None if bottom is None else float(lrs[bottom]),
+        "best_loss": None if bottom is None else float(losses[bottom]),
+        "diverged": False,
+        "stop_reason": "num_steps",
+    }
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    return path
+
+
+@pytest.fixture
+def finder(tmp_path):
+    return keras_lr.LRFinder.load(write_finder(tmp_path / "finder.json", *hand_curve()))
+
+
+def line_labelled(ax, label):
+    lines = [line for line in ax.get_lines() if line.get_label() == label]
+    assert len(lines) == 1, [line.get_label() for line in ax.get_lines()]
+    return lines[0]
+
+
+# ---------------------------------------------------------------- finder.plot
+def test_plot_draws_the_smoothed_curve_on_a_log_axis(finder):
+    lrs, losses, _ = hand_curve()
+    ax = finder.plot()
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert ax.get_xscale() == "log"
+    line = line_labelled(ax, "smoothed loss")
+    # The first 10 and last 5 points are left out by default.
+    assert_allclose(line.get_xdata(), lrs[10 : N - 5], rtol=1e-12)
+    assert_allclose(line.get_ydata(), losses[10 : N - 5], rtol=1e-12)
+    # The default suggestion is marked inside the recorded range.
+    default = keras_lr.suggest.DEFAULT_METHOD
+    [marker] = [line for line in ax.get_lines() if line.get_label().startswith(default)]
+    assert lrs[0] < marker.get_xdata()[0] < lrs[-1]
+
+
+def test_plot_uses_the_given_axes(finder):
+    figures = len(plt.get_fignums())
+    fig, ax = plt.subplots()
+    assert finder.plot(ax=ax) is ax
+    assert len(plt.get_fignums()) == figures + 1
+    assert fig.axes == [ax]
+
+
+def test_plot_marks_the_suggestion(finder):
+    lrs, losses, _ = hand_curve()
+    expected = lrs[int(np.argmin(losses))] / 10  # "minimum": the LR of the lowest loss / 10
+    ax = finder.plot(suggestion="minimum")
+    vertical = [line for line in ax.get_lines() if len(line.get_xdata()) == 2]
+    assert len(vertical) == 1
+    assert_allclose(vertical[0].get_xdata(), [expected, expected], rtol=1e-12)
+    [marker] = [line for line in ax.get_lines() if line.get_label().startswith("minimum")]
+    assert_allclose(marker.get_xdata(), [expected], rtol=1e-12)
+    loss_there = np.interp(math.log(expected), np.log(lrs), losses)
+    assert_allclose(marker.get_ydata(), [loss_there], rtol=1e-9)
+
+
+def test_plot_without_suggestion_and_with_raw_losses(finder):
+    lrs, losses, raw = hand_curve()
+    ax = finder.plot(suggestion=None, show_raw=True, skip_start=0, skip_end=0)
+    assert sorted(line.get_label() for line in ax.get_lines()) == ["batch loss", "smoothed loss"]
+    assert_allclose(line_labelled(ax, "batch loss").get_ydata(), raw, rtol=1e-12)
+    assert_allclose(line_labelled(ax, "smoothed loss").get_xdata(), lrs, rtol=1e-12)
+
+
+def test_plot_of_a_real_run_shows_the_ramp():
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=lambda y, p: keras.ops.mean(p))
+    x = np.ones((80, 1), "float32")
+    finder = keras_lr.LRFinder(1e-4, 1.0, 20, verbose=0).find(model, x, x, batch_size=4)
+    ax = finder.plot(skip_start=0, skip_end=0, suggestion=None)
+    ramp = [1e-4 * (1.0 / 1e-4) ** (i / 19) for i in range(20)]
+    assert_allclose(line_labelled(ax, "smoothed loss").get_xdata(), ramp, rtol=1e-6)
+    assert ax.get_xscale() == "log"
+
+
+@pytest.mark.parametrize("points", [0, 1])
+def test_plot_needs_two_points(tmp_path, points):
+    lrs, losses, raw = (v[:points] for v in hand_curve())
+    finder = keras_lr.LRFinder.load(write_finder(tmp_path / "f.json", lrs, losses, raw))
+    assert len(finder.lrs) == points
+    with pytest.raises(ValueError, match=f"recorded {points} point"):
+        finder.plot()
+    with pytest.raises(ValueError, match=f"recorded {points} point"):
+        finder.plot_loss_change()
+
+
+def test_plot_of_a_fresh_finder_raises():
+    with pytest.raises(ValueError, match="nothing to plot"):
+        keras_lr.LRFinder().plot()
+
+
+# ---------------------------------------------------------------- plot_loss_change
+@pytest.mark.parametrize("sma", [1, 4])
+def test_plot_loss_change(finder, sma):
+    lrs, _, raw = hand_curve()
+    change = np.zeros(N)
+    for i in range(sma, N):
+        change[i] = (raw[i] - raw[i - sma]) / sma
+    fig, ax = plt.subplots()
+    assert finder.plot_loss_change(sma=sma, ax=ax, y_lim=(-0.5, 0.5)) is ax
+    assert ax.get_xscale() == "log"
+    assert ax.get_ylim() == (-0.5, 0.5)
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    assert len(curves) == 1
+    assert_allclose(curves[0].get_xdata(), lrs[10 : N - 5], rtol=1e-12)
+    assert_allclose(curves[0].get_ydata(), change[10 : N - 5], rtol=1e-9, atol=1e-12)
+
+
+def test_plot_loss_change_returns_new_axes(finder):
+    ax = finder.plot_loss_change()
+    assert isinstance(ax, matplotlib.axes.Axes)
+
+
+# ---------------------------------------------------------------- plot_schedule
+def triangular(t, base, top, step_size):
+    cycle = math.floor(1 + t / (2 * step_size))
+    x = abs(t / step_size - 2 * cycle + 1)
+    return base + (top - base) * max(0.0, 1.0 - x)
+
+
+def test_plot_schedule_draws_the_closed_form():
+    schedule = keras_lr.schedules.Cyclic(0.1, 0.5, step_size=4)
+    fig, ax = plt.subplots()
+    assert keras_lr.plot_schedule(schedule, 20, ax=ax) is ax
+    [line] = ax.get_lines()
+    assert np.array_equal(line.get_xdata(), np.arange(20))
+    expected = [triangular(t, 0.1, 0.5, 4) for t in range(20)]
+    assert expected[:5] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert_allclose(line.get_ydata(), expected, rtol=1e-6)
+    assert line.get_label() == "Cyclic"
+
+
+def test_plot_schedule_of_a_keras_schedule_on_log_axis():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    ax = keras_lr.plot_schedule(schedule, 30, log_y=True, label="decay")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert ax.get_yscale() == "log"
+    [line] = ax.get_lines()
+    assert line.get_label() == "decay"
+    assert np.array_equal(line.get_xdata(), np.arange(30))
+    assert_allclose(line.get_ydata(), [0.1 * 0.5 ** (t / 10) for t in range(30)], rtol=1e-6)
+
+
+def test_plot_schedule_needs_a_step():
+    with pytest.raises(ValueError, match="total_steps=0"):
+        keras_lr.plot_schedule(keras_lr.schedules.Cyclic(0.1, 0.5, step_size=4), 0)
+
+
+# ---------------------------------------------------------------- plot_history
+def history(logs):
+    h = keras.callbacks.History()
+    h.history = logs
+    return h
+
+
+LOGS = {
+    "loss": [1.0, 0.6, 0.4, 0.3],
+    "val_loss": [1.1, 0.7, 0.5, 0.45],
+    "learning_rate": [1e-3, 5e-4, 2.5e-4, 1.25e-4],
+}
+
+
+@pytest.mark.parametrize("as_history", [True, False], ids=["History", "dict"])
+def test_plot_history(as_history):
+    fig, ax = plt.subplots()
+    assert keras_lr.plot_history(history(LOGS) if as_history else LOGS, ax=ax) is ax
+    assert sorted(line.get_label() for line in ax.get_lines()) == ["loss", "val_loss"]
+    for key in ("loss", "val_loss"):
+        line = line_labelled(ax, key)
+        assert np.array_equal(line.get_xdata(), [1, 2, 3, 4])
+        assert np.array_equal(line.get_ydata(), LOGS[key])
+    lr_ax = ax.lr_axis
+    assert lr_ax.get_yscale() == "log"
+    [lr_line] = lr_ax.get_lines()
+    assert np.array_equal(lr_line.get_ydata(), LOGS["learning_rate"])
+
+
+def test_plot_history_selected_keys_without_lr():
+    logs = {k: v for k, v in LOGS.items() if k != "learning_rate"}
+    ax = keras_lr.plot_history(logs, keys=["val_loss"])
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert [line.get_label() for line in ax.get_lines()] == ["val_loss"]
+    assert not hasattr(ax, "lr_axis")
