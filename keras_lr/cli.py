@@ -514,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run(args)
     except CommandError as error:
         return _fail(str(error))
-    except (ValueError, OSError, KeyError, TypeError) as error:
+    except (ValueError, OSError, KeyError) as error:
         return _fail(_one_line(error))
     except ImportError as error:
         return _fail(_one_line(error), code=1)
@@ -909,7 +909,7 @@ def _demo(args: argparse.Namespace, out: str) -> None:
     )
     logger = keras_lr.LRLogger(per_batch=True)
     _status(
-        f"[3/4] Training {args.epochs} epochs ({total_steps} steps): warmup {warmup_steps} "
+        f"[3/4] Training {args.epochs} epoch{'s' if args.epochs != 1 else ''} ({total_steps} steps): warmup {warmup_steps} "
         f"steps to peak lr {peak_lr:.3g}, cosine down to {peak_lr / 100:.3g} ({elapsed()})"
     )
     history = model.fit(
