@@ -245,27 +245,7 @@ def _add_demo_parser(commands: Any) -> None:
         metavar="N",
         help="training epochs (default: 10)",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=_int_at_least(1),
-        default=64,
-        metavar="N",
-        help="batch size (default: 64)",
-    )
-    parser.add_argument(
-        "--start-lr",
-        type=_positive_number,
-        default=1e-4,
-        metavar="LR",
-        help="first LR of the range test (default: 1e-4; lower LRs do nothing for Adam here)",
-    )
-    parser.add_argument(
-        "--end-lr",
-        type=_positive_number,
-        default=10.0,
-        metavar="LR",
-        help="last LR of the range test (default: 10)",
-    )
+    _add_range_options(parser, start_lr=1e-4, note="; lower LRs do nothing for Adam here")
     parser.add_argument(
         "--model",
         choices=("mlp", "cnn"),
@@ -282,6 +262,31 @@ def _add_demo_parser(commands: Any) -> None:
     parser.add_argument("--seed", type=_integer, default=0, help="random seed (default: 0)")
     _add_backend_option(parser)
     parser.set_defaults(run=_run_demo)
+
+
+def _add_range_options(parser: argparse.ArgumentParser, start_lr: float, note: str = "") -> None:
+    """`--batch-size`, `--start-lr` and `--end-lr`, shared by `demo` and `find`."""
+    parser.add_argument(
+        "--batch-size",
+        type=_int_at_least(1),
+        default=64,
+        metavar="N",
+        help="batch size (default: 64)",
+    )
+    parser.add_argument(
+        "--start-lr",
+        type=_positive_number,
+        default=start_lr,
+        metavar="LR",
+        help=f"LR of the first step of the range test (default: {start_lr:g}{note})",
+    )
+    parser.add_argument(
+        "--end-lr",
+        type=_positive_number,
+        default=10.0,
+        metavar="LR",
+        help="LR of the last step of the range test (default: 10)",
+    )
 
 
 def _add_find_parser(commands: Any) -> None:
@@ -307,27 +312,7 @@ def _add_find_parser(commands: Any) -> None:
         default="y",
         help="the targets' key in DATA.npz; an empty string for none (default: y)",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=_int_at_least(1),
-        default=64,
-        metavar="N",
-        help="batch size (default: 64)",
-    )
-    parser.add_argument(
-        "--start-lr",
-        type=_positive_number,
-        default=1e-7,
-        metavar="LR",
-        help="LR of the first step (default: 1e-7)",
-    )
-    parser.add_argument(
-        "--end-lr",
-        type=_positive_number,
-        default=10.0,
-        metavar="LR",
-        help="LR of the last step (default: 10)",
-    )
+    _add_range_options(parser, start_lr=1e-7)
     parser.add_argument(
         "--num-steps",
         type=_int_at_least(2),
