@@ -163,7 +163,7 @@ class LRFinder(keras.callbacks.Callback):
         self._epoch_first_step = _optimizer.iterations(self.model.optimizer) - self._start_step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if not self._active:
+        if not self._active or self.stop_reason is not None:
             return
         if not logs or "loss" not in logs:
             raise ValueError(
