@@ -45,8 +45,10 @@ from typing import Any
 import _common as C
 import numpy as np
 
-from keras_lr.suggest import DEFAULT_METHOD, METHODS
-
+# keras_lr.suggest's METHODS and DEFAULT_METHOD, written out here because
+# importing keras_lr imports Keras, which must wait until the backend is chosen.
+METHODS = ("consensus", "valley", "steepest", "minimum")
+DEFAULT_METHOD = "consensus"
 PREVIOUS_DEFAULT = "valley"  # the default before this benchmark (fastai's rule)
 BASELINE = "Keras 2 recipe (logs['loss'], SMA 10)"
 CANDIDATES = (*METHODS, BASELINE)
@@ -327,6 +329,10 @@ def summarize(tasks: dict[str, dict]) -> dict:
 
 
 def measure(args: Any) -> dict:
+    from keras_lr import suggest
+
+    if (suggest.METHODS, suggest.DEFAULT_METHOD) != (METHODS, DEFAULT_METHOD):
+        raise SystemExit("benchmarks/suggestion_quality.py is out of date with keras_lr.suggest")
     names = list(TASKS) if args.tasks == "all" else [n.strip() for n in args.tasks.split(",")]
     unknown = sorted(set(names) - set(TASKS))
     if unknown:
