@@ -51,3 +51,15 @@ def _seed_and_policy():
 @pytest.fixture
 def backend():
     return keras.config.backend()
+
+
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One `tf.distribute.MirroredStrategy` over the 4 logical CPUs, shared by every test.
+
+    Each MirroredStrategy numbers its collective ops from the same keys, so two of
+    them in one process can mix up their all-reduces: the tests share this one.
+    """
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(4)])

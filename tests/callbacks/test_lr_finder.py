@@ -877,10 +877,9 @@ def test_jax_data_parallel_ramp_and_restore():
 
 
 @pytest.mark.backends("tensorflow")
-def test_tf_mirrored_strategy_ramp_and_restore():
-    import tensorflow as tf
+def test_tf_mirrored_strategy_ramp_and_restore(mirrored_strategy):
 
-    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(4)])
+    strategy = mirrored_strategy
     assert strategy.num_replicas_in_sync == 4
     ramp = exp_ramp(1e-3, 1.0, 8)
     x = np.ones((64, 1), "float32")

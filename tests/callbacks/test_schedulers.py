@@ -500,10 +500,9 @@ def test_jax_data_parallel(one_weight):
 
 
 @pytest.mark.backends("tensorflow")
-def test_tf_mirrored_strategy(one_weight):
-    import tensorflow as tf
+def test_tf_mirrored_strategy(one_weight, mirrored_strategy):
 
-    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(4)])
+    strategy = mirrored_strategy
     assert strategy.num_replicas_in_sync == 4
 
     def make_model():
