@@ -68,11 +68,17 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
         values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
         return np.broadcast_to(values, steps.shape).astype("float64")
     except Exception:  # the schedule is not vectorized: one call per step
-        flat = [
-            float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
-            for step in steps.reshape(-1)
-        ]
-        return np.asarray(flat, dtype="float64").reshape(steps.shape)
+        return evaluate_per_step(schedule, steps)
+
+
+def evaluate_per_step(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
+    """`evaluate()` for a schedule that only takes a scalar step: one call per step."""
+    steps = np.asarray(steps, dtype="float32")
+    flat = [
+        float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
+        for step in steps.reshape(-1)
+    ]
+    return np.asarray(flat, dtype="float64").reshape(steps.shape)
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -247,6 +253,16 @@ class Polynomial(Schedule):
             check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
 
 
+def _check_boundaries(boundaries: Any) -> list[float]:
+    """Step boundaries: a list of strictly increasing numbers `> 0`."""
+    if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
+        check.fail("boundaries", "a list of steps", boundaries)
+    checked = [check.positive("boundaries", b) for b in boundaries]
+    if any(b >= c for b, c in zip(checked, checked[1:])):
+        check.fail("boundaries", "strictly increasing", list(boundaries))
+    return checked
+
+
 @_register
 class Piecewise(Schedule):
     """Piecewise-constant LR, changing AT each boundary (PyTorch `MultiStepLR`).
@@ -267,13 +283,9 @@ class Piecewise(Schedule):
     """
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
-        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
-            check.fail("boundaries", "a list of steps", boundaries)
+        self.boundaries = _check_boundaries(boundaries)
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             check.fail("values", "a list of learning rates", values)
-        self.boundaries = [check.positive("boundaries", b) for b in boundaries]
-        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
-            check.fail("boundaries", "strictly increasing", list(boundaries))
         if len(values) != len(self.boundaries) + 1:
             check.fail(
                 "values", f"a list of len(boundaries) + 1 = {len(self.boundaries) + 1} items", list(values)
@@ -596,17 +608,13 @@ class Join(Schedule):
         if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence) or not schedules:
             check.fail("schedules", "a non-empty list of schedules", schedules)
         self.schedules = [_check_schedule("schedules", s) for s in schedules]
-        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
-            check.fail("boundaries", "a list of steps", boundaries)
-        if len(boundaries) != len(self.schedules) - 1:
+        self.boundaries = _check_boundaries(boundaries)
+        if len(self.boundaries) != len(self.schedules) - 1:
             check.fail(
                 "boundaries",
                 f"a list of len(schedules) - 1 = {len(self.schedules) - 1} steps",
                 list(boundaries),
             )
-        self.boundaries = [check.positive("boundaries", b) for b in boundaries]
-        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
-            check.fail("boundaries", "strictly increasing", list(boundaries))
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.join(step, self.schedules, self.boundaries)

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_lr.schedules import evaluate
+from keras_lr.schedules import evaluate, evaluate_per_step
 
 _OWNER = "_keras_lr_owner"
 _SCHEDULE = "_keras_lr_schedule"
@@ -101,8 +101,8 @@ class StepTable:
                 self.tensor = tensor
         except Exception:  # a schedule that takes scalar steps only
             pass
-        if self.tensor is None:
-            self.array = evaluate(self.schedule, np.arange(first, first + self.block))
+        if self.tensor is None:  # the vectorized call failed: do not try it again
+            self.array = evaluate_per_step(self.schedule, np.arange(first, first + self.block))
         else:
             self.array = np.asarray(ops.convert_to_numpy(self.tensor), dtype="float64")
 

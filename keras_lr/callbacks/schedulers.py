@@ -85,13 +85,15 @@ class ScheduleCallback(keras.callbacks.Callback):
             lr = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
             _optimizer.set_lr(self.model.optimizer, lr)
             self.learning_rates.append(lr)
-            message = f"setting learning rate to {lr:.6g}"
+            if self.verbose:
+                self._say(epoch, f"setting learning rate to {lr:.6g}")
         elif self.verbose:
             step = _optimizer.iterations(self.model.optimizer)
             lr = float(_optimizer.schedule_values(self.schedule, [step])[0])
-            message = f"learning rate {lr:.6g} at step {step}"
-        if self.verbose:
-            print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} {message}.")
+            self._say(epoch, f"learning rate {lr:.6g} at step {step}")
+
+    def _say(self, epoch: int, message: str) -> None:
+        print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} {message}.")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._record_steps()
