@@ -3,6 +3,7 @@
 - `LRFinder`: the LR range test (Smith 2015, section 3.3).
 - Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
   `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
+- `ReduceLROnPlateau`: Keras' plateau reduction, also on top of a schedule.
 - `LRLogger`: the LR in `history`, `CSVLogger` and `TensorBoard`.
 - `keras_lr.schedules`: the same schedules as `LearningRateSchedule` classes.
 - `keras_lr.schedule_math`: every formula, once, as pure functions of the step.
@@ -16,6 +17,7 @@ from keras_lr.callbacks import (
     LRFinder,
     LRLogger,
     OneCycleLR,
+    ReduceLROnPlateau,
     ScheduleCallback,
     WarmupCosineDecay,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "LRFinder",
     "LRLogger",
     "OneCycleLR",
+    "ReduceLROnPlateau",
     "ScheduleCallback",
     "WarmupCosineDecay",
     "plot_history",

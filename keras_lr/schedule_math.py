@@ -47,6 +47,7 @@ __all__ = [
     "join",
     "warmup",
     "shift",
+    "scaled",
     "range_test_ramp",
 ]
 
@@ -401,6 +402,18 @@ def warmup(step: Any, schedule: StepFn, warmup_steps: float, start_lr: float = 0
 def shift(step: Any, schedule: StepFn, offset: float) -> Any:
     """`schedule(max(t - offset, 0))`: a schedule that starts at step `offset`."""
     return schedule(ops.maximum(as_step(step) - offset, 0.0))
+
+
+def scaled(lr: Any, factor: Any, min_lr: float = 0.0) -> Any:
+    """A learning rate scaled down by `factor`, never cut below `min_lr` by it.
+
+    `max(factor * lr, min(lr, min_lr))`: the plateau reduction applied on top
+    of a schedule. The schedule keeps its shape, scaled by `factor`; where
+    the scaled LR would fall below `min_lr` it stays at `min_lr`, and where
+    the schedule itself is already below `min_lr` (a warmup from 0, the tail
+    of a decay) it is left as it is: the scaling never raises an LR.
+    """
+    return ops.maximum(lr * factor, ops.minimum(lr, min_lr))
 
 
 def range_test_ramp(

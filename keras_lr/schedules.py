@@ -41,6 +41,7 @@ __all__ = [
     "Warmup",
     "Join",
     "Lambda",
+    "Scaled",
     "CYCLIC_MODES",
     "evaluate",
 ]
@@ -688,4 +689,48 @@ class Lambda(Schedule):
     def from_config(cls, config: dict[str, Any]) -> Lambda:
         config = dict(config)
         config["fn"] = keras.saving.deserialize_keras_object(config["fn"])
+        return cls(**config)
+
+
+@_register
+class Scaled(Schedule):
+    """Any schedule scaled down by a factor: the plateau reduction on top of it.
+
+    `lr(t) = max(factor * schedule(t), min(schedule(t), min_lr))`
+    (`keras_lr.schedule_math.scaled`): the schedule's shape, scaled by
+    `factor`, never cut below `min_lr` by the scaling. `keras_lr.ReduceLROnPlateau`
+    puts it on an optimizer whose learning rate is a schedule, so the factor
+    is part of the optimizer's config and survives `model.save`.
+
+    Args:
+        schedule: any `LearningRateSchedule` (keras_lr's or Keras') or
+            function of the step written with `keras.ops`.
+        factor: the scale, in (0, 1]. Defaults to 1.
+        min_lr: the LR below which the scaling never pushes, `>= 0`.
+            Defaults to 0.
+
+    Example:
+
+    >>> inner = keras_lr.schedules.Polynomial(1.0, 4)
+    >>> keras_lr.schedules.Scaled(inner, factor=0.5, min_lr=0.25).values(range(5))
+    array([0.5  , 0.375, 0.25 , 0.25 , 0.   ])
+    """
+
+    def __init__(self, schedule: Any, factor: float = 1.0, min_lr: float = 0.0) -> None:
+        self.schedule = _check_schedule("schedule", schedule)
+        self.factor = check.positive("factor", factor)
+        if self.factor > 1:
+            check.fail("factor", "in (0, 1]", factor)
+        self.min_lr = check.non_negative("min_lr", min_lr)
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.scaled(self.schedule(step), self.factor, self.min_lr)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": _serialize(self.schedule), "factor": self.factor, "min_lr": self.min_lr}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Scaled:
+        config = dict(config)
+        config["schedule"] = _deserialize(config["schedule"])
         return cls(**config)

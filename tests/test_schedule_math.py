@@ -780,3 +780,19 @@ def test_triangular_cyclic_is_periodic(schedule, steps):
     tol = amplitude * (1e-6 + rounding) + 1e-6 * schedule.max_lr
     assert np.all(np.abs(here - there) <= tol), (schedule, steps, here, there)
 
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0, width=32), min_size=1, max_size=20),
+    st.floats(1e-4, 1.0),
+    st.floats(0.0, 0.5),
+)
+def test_scaled_is_the_plateau_reduction_closed_form(lrs, factor, min_lr):
+    """`max(f * lr, min(lr, min_lr))`: scaled down, never below min_lr, never raised."""
+    lr = np.asarray(lrs, "float32")
+    got = np.asarray(ops.convert_to_numpy(schedule_math.scaled(ops.convert_to_tensor(lr), factor, min_lr)))
+    lr64 = lr.astype("float64")
+    expected = np.where(factor * lr64 >= min_lr, factor * lr64, np.minimum(lr64, min_lr))
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+    assert np.all(got <= lr * (1 + 1e-6))

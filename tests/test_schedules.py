@@ -56,6 +56,7 @@ def every_schedule():
         "one_cycle": S.OneCycle(1.0, 1000, 0.2, "linear", 10.0, 100.0, three_phase=True),
         "warmup": S.Warmup(S.StepDecay(0.5, 100, 0.5), 10, start_lr=0.01),
         "join": S.Join([S.Constant(0.1), S.Polynomial(0.5, 10, 0.2)], [5]),
+        "scaled": S.Scaled(S.Polynomial(0.5, 100, 0.01), factor=0.3, min_lr=0.05),
     }
     if hasattr(S, "Lambda"):
         schedules["lambda"] = S.Lambda(schedules_test_inverse_sqrt, base_lr=0.1)
@@ -281,6 +282,10 @@ BAD_ARGUMENTS = [
     (lambda: S.Warmup(S.Constant(0.1), 0), "warmup_steps", "0", "> 0"),
     (lambda: S.Warmup(0.1, 10), "schedule", "0.1", None),
     (lambda: S.Warmup(S.Constant(0.1), 10, start_lr=NAN), "start_lr", "nan", None),
+    (lambda: S.Scaled(S.Constant(0.1), factor=0), "factor", "0", "> 0"),
+    (lambda: S.Scaled(S.Constant(0.1), factor=1.5), "factor", "1.5", r"in \(0, 1\]"),
+    (lambda: S.Scaled(S.Constant(0.1), min_lr=-1), "min_lr", "-1", ">= 0"),
+    (lambda: S.Scaled("cosine"), "schedule", "'cosine'", None),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from keras_lr.callbacks.lr_finder import LRFinder
 from keras_lr.callbacks.lr_logger import LRLogger
+from keras_lr.callbacks.plateau import ReduceLROnPlateau
 from keras_lr.callbacks.schedulers import (
     CyclicLR,
     ExponentDecayScheduler,
@@ -16,6 +17,7 @@ __all__ = [
     "LRFinder",
     "LRLogger",
     "OneCycleLR",
+    "ReduceLROnPlateau",
     "ScheduleCallback",
     "WarmupCosineDecay",
 ]

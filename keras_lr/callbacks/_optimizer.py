@@ -33,10 +33,17 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_lr.schedules import evaluate, evaluate_per_step
+from keras_lr import schedule_math
+from keras_lr._io import print_msg
+from keras_lr.schedules import Scaled, evaluate, evaluate_per_step
 
 _OWNER = "_keras_lr_owner"
 _SCHEDULE = "_keras_lr_schedule"
+_FACTOR = "_keras_lr_factor"
+_SCALABLE = "_keras_lr_scalable"
+_EFFECTIVE = "_keras_lr_effective"
+_EPOCH_SCHEDULE = "_keras_lr_epoch_schedule"
+_PLATEAU = "_keras_lr_plateau"
 _METHOD = "_get_current_learning_rate"
 _TABLE_SIZE = 1024
 
@@ -130,8 +137,6 @@ class StepTable:
 
 
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def table_for(schedule: Callable[[Any], Any]) -> StepTable:
     """The (cached) `StepTable` of a schedule. Schedules are immutable."""
     try:
@@ -148,10 +153,12 @@ def schedule_values(schedule: Callable[[Any], Any], steps: Sequence[int] | np.nd
     return table_for(schedule).values(steps)
 
 
-def install(model: Any, schedule: Callable[[Any], Any], owner: Any) -> None:
+def install(model: Any, schedule: Callable[[Any], Any], owner: Any, *, scalable: bool = False) -> None:
     """Makes `model`'s optimizer use `schedule(optimizer.iterations)` as its LR.
 
     The train function is rebuilt so the next step is traced with the schedule.
+    With `scalable` (the scheduler callbacks, not the LR finder's ramp), the
+    plateau factor of `keras_lr.ReduceLROnPlateau` (see `set_factor`) scales it.
     """
     optimizer = model_optimizer(model, owner)
     previous = optimizer.__dict__.get(_OWNER)
@@ -161,14 +168,37 @@ def install(model: Any, schedule: Callable[[Any], Any], owner: Any) -> None:
             f"{type(previous).__name__}. Use one keras_lr scheduler callback per `fit`.",
             stacklevel=3,
         )
+    object.__setattr__(optimizer, _OWNER, owner)
+    object.__setattr__(optimizer, _SCHEDULE, schedule)
+    object.__setattr__(optimizer, _SCALABLE, scalable)
+    _recover_step_factor(optimizer)
+    _patch(model, optimizer)
+
+
+def _recover_step_factor(optimizer: Any) -> bool:
+    """With a plateau present and no factor yet: recovers it for an installed schedule."""
+    state = optimizer.__dict__
+    if state.get(_PLATEAU) is None or _FACTOR in state or not state.get(_SCALABLE):
+        return False
+    steps = iterations(optimizer)
+    last = float(schedule_values(state[_SCHEDULE], [steps - 1])[0]) if steps > 0 else None
+    recover_factor(optimizer, last)
+    return True
+
+
+def _patch(model: Any, optimizer: Any) -> None:
+    """(Re)writes the optimizer's LR method for its installed schedule and factor."""
+    schedule = optimizer.__dict__[_SCHEDULE]
+    scale = optimizer.__dict__.get(_FACTOR)
+    if optimizer.__dict__[_SCALABLE] and scale is not None and scale[0] != 1.0:
+        schedule = Scaled(schedule, *scale)
+    object.__setattr__(optimizer, _EFFECTIVE, schedule)
     evaluate_at = table_for(schedule).tensor_at if keras.config.backend() == "torch" else schedule
 
     def _get_current_learning_rate() -> Any:
         return evaluate_at(optimizer._iterations)
 
     object.__setattr__(optimizer, _METHOD, _get_current_learning_rate)
-    object.__setattr__(optimizer, _OWNER, owner)
-    object.__setattr__(optimizer, _SCHEDULE, schedule)
     model.make_train_function(force=True)
 
 
@@ -184,11 +214,114 @@ def uninstall(model: Any, owner: Any, keep_last_lr: bool = True) -> None:
         return
     keep_last_lr = keep_last_lr and isinstance(optimizer._learning_rate, keras.Variable)
     last = current_lr(optimizer) if keep_last_lr else None
-    for name in (_METHOD, _OWNER, _SCHEDULE):
+    for name in (_METHOD, _OWNER, _SCHEDULE, _SCALABLE, _EFFECTIVE):
         optimizer.__dict__.pop(name, None)
     if keep_last_lr:
         optimizer._learning_rate.assign(last)
     model.train_function = None
+
+
+# ------------------------------------------------------------ plateau factor
+# keras_lr's ReduceLROnPlateau scales an installed schedule by a factor. In
+# memory the factor lives on the optimizer instance; in a saved model it is
+# carried by the LR variable, which keras_lr keeps equal to the LR of the last
+# update: on resume the factor is that LR over the schedule's value there.
+
+
+def factor(optimizer: Any) -> tuple[float, float] | None:
+    """The plateau `(factor, min_lr)` applied to installed schedules, or None."""
+    return unwrap(optimizer).__dict__.get(_FACTOR)
+
+
+def set_factor(model: Any, value: float, min_lr: float) -> None:
+    """Sets the plateau factor and retraces the step if a schedule is installed."""
+    optimizer = unwrap(model.optimizer)
+    owner = optimizer.__dict__.get(_OWNER)
+    if hasattr(owner, "_record_steps"):  # record the steps run at the old factor
+        owner._record_steps()
+    object.__setattr__(optimizer, _FACTOR, (float(value), float(min_lr)))
+    if optimizer.__dict__.get(_SCHEDULE) is not None:
+        _patch(model, optimizer)
+
+
+def attach_plateau(model: Any, plateau: Any) -> None:
+    """Marks `plateau` as present for this `fit`, and recovers a saved factor."""
+    optimizer = unwrap(model.optimizer)
+    object.__setattr__(optimizer, _PLATEAU, plateau)
+    if _recover_step_factor(optimizer):
+        _patch(model, optimizer)
+
+
+def detach_plateau(model: Any, plateau: Any) -> None:
+    optimizer = unwrap(model.optimizer)
+    if optimizer.__dict__.get(_PLATEAU) is plateau:
+        optimizer.__dict__.pop(_PLATEAU)
+
+
+def plateau_present(optimizer: Any) -> bool:
+    return unwrap(optimizer).__dict__.get(_PLATEAU) is not None
+
+
+def register_epoch_schedule(optimizer: Any, schedule: Callable[[Any], Any] | None) -> None:
+    """Records (or, with None, forgets) the epoch-unit schedule a callback applies."""
+    optimizer = unwrap(optimizer)
+    if schedule is None:
+        optimizer.__dict__.pop(_EPOCH_SCHEDULE, None)
+    else:
+        object.__setattr__(optimizer, _EPOCH_SCHEDULE, schedule)
+
+
+def scheduled_by_callback(optimizer: Any) -> bool:
+    """Whether a keras_lr scheduler callback (not the LR finder) sets the LR now."""
+    state = unwrap(optimizer).__dict__
+    return bool(state.get(_SCALABLE)) or state.get(_EPOCH_SCHEDULE) is not None
+
+
+def sync_lr_variable(optimizer: Any, epoch: int) -> None:
+    """Writes the scaled LR of the last update into the LR variable.
+
+    That is what a checkpoint saves, and what `recover_factor` reads back.
+    """
+    optimizer = unwrap(optimizer)
+    if not isinstance(optimizer._learning_rate, keras.Variable):
+        return
+    state = optimizer.__dict__
+    if state.get(_SCALABLE):
+        optimizer._learning_rate.assign(current_lr(optimizer))
+    elif state.get(_EPOCH_SCHEDULE) is not None:
+        raw = float(schedule_values(state[_EPOCH_SCHEDULE], [epoch])[0])
+        optimizer._learning_rate.assign(scale_value(optimizer, raw))
+
+
+def recover_factor(optimizer: Any, last_value: float | None) -> float:
+    """Recovers the plateau factor of a resumed run from the saved LR variable.
+
+    `last_value` is the unscaled schedule's LR of the last update (None before
+    any update). The saved LR variable holds the scaled LR of that update, so
+    their ratio is the factor (clipped to (0, 1]). Nothing is known when the
+    schedule was 0 there: the factor is then 1.
+    """
+    optimizer = unwrap(optimizer)
+    plateau = optimizer.__dict__[_PLATEAU]
+    value = 1.0
+    if last_value is not None and last_value > 0 and isinstance(optimizer._learning_rate, keras.Variable):
+        saved = float(ops.convert_to_numpy(optimizer._learning_rate))
+        value = min(max(saved / last_value, 0.0), 1.0) or 1.0
+    object.__setattr__(optimizer, _FACTOR, (value, plateau.min_lr))
+    if plateau.verbose and value < 1.0:
+        print_msg(
+            f"ReduceLROnPlateau: resuming with the schedule scaled by {value:.6g} "
+            "(the saved learning rate over the schedule's value at the last step)."
+        )
+    return value
+
+
+def scale_value(optimizer: Any, value: float) -> float:
+    """A host-side LR `value` with the optimizer's plateau factor applied."""
+    scale = factor(optimizer)
+    if scale is None:
+        return value
+    return float(ops.convert_to_numpy(schedule_math.scaled(np.float32(value), *scale)))
 
 
 def active_schedule(optimizer: Any) -> Callable[[Any], Any] | None:
@@ -198,7 +331,7 @@ def active_schedule(optimizer: Any) -> Callable[[Any], Any] | None:
     `LearningRateSchedule`; a zero-argument callable LR is wrapped.
     """
     optimizer = unwrap(optimizer)
-    installed = optimizer.__dict__.get(_SCHEDULE)
+    installed = optimizer.__dict__.get(_EFFECTIVE)
     if installed is not None:
         return installed
     own = own_schedule(optimizer)

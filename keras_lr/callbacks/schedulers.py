@@ -78,18 +78,25 @@ class ScheduleCallback(keras.callbacks.Callback):
         _optimizer.check_settable(optimizer, self)
         self._recorded_step = _optimizer.iterations(optimizer)
         if self.unit == "step":
-            _optimizer.install(self.model, self.schedule, owner=self)
+            _optimizer.install(self.model, self.schedule, owner=self, scalable=True)
+        else:
+            _optimizer.register_epoch_schedule(optimizer, self.schedule)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        optimizer = self.model.optimizer
         if self.unit == "epoch":
-            lr = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
-            _optimizer.set_lr(self.model.optimizer, lr)
+            if _optimizer.plateau_present(optimizer) and _optimizer.factor(optimizer) is None:
+                last = float(_optimizer.schedule_values(self.schedule, [epoch - 1])[0]) if epoch else None
+                _optimizer.recover_factor(optimizer, last)
+            raw = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
+            lr = _optimizer.scale_value(optimizer, raw)
+            _optimizer.set_lr(optimizer, lr)
             self.learning_rates.append(lr)
             if self.verbose:
                 self._say(epoch, f"setting learning rate to {lr:.6g}")
         elif self.verbose:
-            step = _optimizer.iterations(self.model.optimizer)
-            lr = float(_optimizer.schedule_values(self.schedule, [step])[0])
+            step = _optimizer.iterations(optimizer)
+            lr = float(_optimizer.lr_at(optimizer, [step])[0])
             self._say(epoch, f"learning rate {lr:.6g} at step {step}")
 
     def _say(self, epoch: int, message: str) -> None:
@@ -97,21 +104,29 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._record_steps()
-        if logs is not None:
-            logs["learning_rate"] = _optimizer.current_lr(self.model.optimizer)
+        if logs is not None and self.learning_rates:
+            logs["learning_rate"] = self.learning_rates[-1]
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._record_steps()
         if self.unit == "step":
             _optimizer.uninstall(self.model, owner=self)
+        else:
+            _optimizer.register_epoch_schedule(self.model.optimizer, None)
 
     def _record_steps(self) -> None:
+        """Appends the LRs of the steps run since the last call (step unit).
+
+        Called at each epoch end, and by `keras_lr.ReduceLROnPlateau` before
+        it changes the factor, so each step is recorded with the LR it used.
+        """
         if self.unit != "step":
             return
-        now = _optimizer.iterations(self.model.optimizer)
+        optimizer = self.model.optimizer
+        now = _optimizer.iterations(optimizer)
         if now > self._recorded_step:
             steps = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(_optimizer.schedule_values(self.schedule, steps).tolist())
+            self.learning_rates.extend(_optimizer.lr_at(optimizer, steps).tolist())
         self._recorded_step = now
 
 

@@ -1,0 +1,238 @@
+"""`ReduceLROnPlateau` that also works on top of a learning-rate schedule."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import keras
+from keras import ops
+
+from keras_lr import _validation as check
+from keras_lr._io import print_msg
+from keras_lr.callbacks import _optimizer
+from keras_lr.schedules import Scaled
+
+__all__ = ["ReduceLROnPlateau"]
+
+_MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou", "r2", "score")
+
+
+class ReduceLROnPlateau(keras.callbacks.Callback):
+    """Reduces the LR when a metric stops improving, also under a schedule.
+
+    Keras' own `ReduceLROnPlateau` assigns a new float to the optimizer's LR,
+    so it fails when the LR is a `LearningRateSchedule` (tf#36612) and is
+    overwritten by any scheduler callback. This one has the same arguments
+    and the same plateau logic (patience, `min_delta`, cooldown), and acts on
+    whatever sets the LR:
+
+    - a float LR: exactly as Keras' callback, `lr = max(lr * factor, min_lr)`;
+    - a schedule passed to the optimizer (keras_lr's or Keras' own): the
+      optimizer's LR becomes `keras_lr.schedules.Scaled(schedule, f, min_lr)`,
+      the schedule multiplied by the running factor `f` (`factor` per
+      reduction). The factor is part of the optimizer's config, so
+      `model.save` and `ModelCheckpoint` keep it and a loaded model continues
+      with it;
+    - a keras_lr scheduler callback (`WarmupCosineDecay`, `CyclicLR`, ...):
+      the callback's schedule is multiplied by `f` inside the train step.
+      The LR variable, unused by the step, is kept equal to the LR of the
+      last update at each epoch end, so a checkpoint records it; when a
+      loaded model is trained again with the same scheduler and a
+      `ReduceLROnPlateau`, `f` is recovered as that LR over the schedule's
+      value at the same step (`verbose=1` prints it). Checkpoints written in
+      the middle of an epoch (`save_freq=<int>`) carry the factor of the last
+      epoch end only with respect to that step, so save per epoch.
+
+    With a schedule the warmup/cosine/cyclic shape continues, scaled down:
+    `lr(t) = max(f * schedule(t), min(schedule(t), min_lr))`
+    (`keras_lr.schedule_math.scaled`): the reduction never takes the LR below
+    `min_lr`, and never raises it where the schedule itself is lower (a warmup
+    from 0). As in Keras, a reduction only happens while the LR of the last
+    update is above `min_lr`. Each reduction retraces the train step once.
+
+    Args:
+        monitor: the quantity to monitor. Defaults to `"val_loss"`.
+        factor: the factor of each reduction, in (0, 1). Defaults to 0.1.
+        patience: epochs without improvement before a reduction. Defaults to 10.
+        verbose: 0 is quiet, 1 prints each reduction. Defaults to 0.
+        mode: `"auto"`, `"min"` or `"max"`. In `"auto"` mode the direction
+            comes from the metric (losses and errors are minimized; accuracy,
+            AUC, precision, recall, F1, IoU, R2 and scores maximized).
+        min_delta: the smallest change that counts as an improvement.
+            Defaults to 1e-4.
+        cooldown: epochs to wait after a reduction before counting again.
+            Defaults to 0.
+        min_lr: the LR below which no reduction pushes. Defaults to 0.
+
+    Attributes:
+        scale: the running factor applied to a schedule (1.0 until the first
+            reduction).
+        reductions: the epochs (0-based) at which the LR was reduced.
+
+    Example:
+
+    ```python
+    schedule = keras_lr.schedules.WarmupCosine(1e-3, total_steps, warmup_steps=500)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    plateau = keras_lr.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-6)
+    model.fit(x, y, validation_split=0.2, epochs=50, callbacks=[plateau])
+    ```
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            check.fail("monitor", "the name of a logged metric", monitor)
+        self.monitor = monitor
+        self.factor = check.number("factor", factor)
+        if not 0 < self.factor < 1:
+            check.fail("factor", "in (0, 1)", factor)
+        self.patience = check.integer("patience", patience, 0)
+        self.verbose = verbose
+        self.mode = check.one_of("mode", mode, ("auto", "min", "max"))
+        self.min_delta = abs(check.number("min_delta", min_delta))
+        self.cooldown = check.integer("cooldown", cooldown, 0)
+        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.reductions: list[int] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best: float | None = None
+        self.wait = 0
+        self.cooldown_counter = 0
+        self._direction: str | None = None
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "factor": self.factor,
+            "patience": self.patience,
+            "verbose": self.verbose,
+            "mode": self.mode,
+            "min_delta": self.min_delta,
+            "cooldown": self.cooldown,
+            "min_lr": self.min_lr,
+        }
+
+    # -------------------------------------------------------------- hooks
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._reset()
+        _optimizer.model_optimizer(self.model, self)
+        _optimizer.attach_plateau(self.model, self)
+
+    @property
+    def scale(self) -> float:
+        """The factor now applied to a schedule (a saved one included); 1.0 before any."""
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None:
+            return 1.0
+        own = _optimizer.own_schedule(optimizer)
+        if isinstance(own, Scaled):  # a saved or earlier reduction of the optimizer's schedule
+            return own.factor
+        state = _optimizer.factor(optimizer)
+        return 1.0 if state is None else state[0]
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        _optimizer.detach_plateau(self.model, self)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        optimizer = self.model.optimizer
+        logs = logs if logs is not None else {}
+        lr = _optimizer.current_lr(optimizer)
+        logs["learning_rate"] = lr
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "
+                f"not available. Available metrics are: {','.join(sorted(logs))}.",
+                stacklevel=2,
+            )
+        else:
+            self._update(epoch, float(ops.convert_to_numpy(current)), lr)
+        if _optimizer.scheduled_by_callback(optimizer):
+            _optimizer.sync_lr_variable(optimizer, epoch)
+
+    def _update(self, epoch: int, current: float, lr: float) -> None:
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience and self._reduce(epoch, lr):
+                self.cooldown_counter = self.cooldown
+                self.wait = 0
+
+    def _is_improvement(self, current: float) -> bool:
+        if self.best is None:
+            return True
+        if self._direction is None:
+            self._direction = self._infer_direction()
+        if self._direction == "min":
+            return current - self.best < -self.min_delta
+        return current - self.best > self.min_delta
+
+    def _infer_direction(self) -> str:
+        if self.mode != "auto":
+            return self.mode
+        name = self.monitor.removeprefix("val_")
+        for metric in _flat_metrics(self.model):
+            if metric.name == name and hasattr(metric, "_direction"):
+                return "max" if metric._direction == "up" else "min"
+        if name.endswith(("loss", "error", "crossentropy")):
+            return "min"
+        if any(word in name for word in _MAX_WORDS):
+            return "max"
+        raise ValueError(
+            f"ReduceLROnPlateau cannot tell whether `{self.monitor}` should be minimized or "
+            "maximized. Pass `mode='min'` or `mode='max'`. "
+            f"Received: monitor={self.monitor!r}, mode='auto'"
+        )
+
+    def _reduce(self, epoch: int, lr: float) -> bool:
+        """Applies one reduction; False when the LR is already at `min_lr`."""
+        if lr <= float(ops.convert_to_numpy(ops.cast(self.min_lr, "float32"))):
+            return False
+        model = self.model
+        optimizer = _optimizer.unwrap(model.optimizer)
+        own = _optimizer.own_schedule(optimizer)
+        if _optimizer.scheduled_by_callback(optimizer):
+            scale = self.scale * self.factor
+            _optimizer.set_factor(model, scale, self.min_lr)
+            message = f"scaling the schedule by {scale:.6g}"
+        elif isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
+            inner = own.schedule if isinstance(own, Scaled) else own
+            scale = self.scale * self.factor
+            optimizer._learning_rate = Scaled(inner, scale, self.min_lr)
+            model.make_train_function(force=True)
+            message = f"scaling the schedule by {scale:.6g}"
+        else:
+            new_lr = max(lr * self.factor, self.min_lr)
+            _optimizer.set_lr(optimizer, new_lr)
+            message = f"reducing learning rate to {new_lr}"
+        self.reductions.append(epoch)
+        if self.verbose:
+            print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau {message}.")
+        return True
+
+
+def _flat_metrics(model: Any) -> list[Any]:
+    """The model's metrics, with the compiled metric containers opened."""
+    found = []
+    for metric in getattr(model, "metrics", []):
+        found.append(metric)
+        found.extend(getattr(metric, "metrics", []) or [])
+    return found
