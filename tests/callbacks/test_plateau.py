@@ -320,3 +320,64 @@ def test_missing_metric_warns_and_changes_nothing(one_weight):
         _, recorder = one_weight.fit(model, [plateau], epochs=2)
     one_weight.assert_lrs_applied(recorder, np.full(2 * STEPS, 0.01))
     assert math.isclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 0.01, rel_tol=1e-6)
+
+
+# Mixed precision and distribution ------------------------------------------------
+
+
+def _plateau_fit(one_weight, model, scheduler=None, epochs=8):
+    """A reducing run: the expected LRs are the scaled warmup-cosine of `cosine_lrs`."""
+    case = dict(factor=0.5, patience=2)
+    reductions = keras_reduction_epochs(one_weight, epochs, **case)
+    plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", **case)
+    callbacks = [Scripted(SCORES), plateau] + ([scheduler] if scheduler is not None else [])
+    _, recorder = one_weight.fit(model, callbacks, epochs=epochs)
+    return recorder, scaled_lrs(cosine_lrs(epochs * STEPS, 0.1, 10 * STEPS, 8), reductions, 0.5, 0.0)
+
+
+def _cosine_schedule():
+    return keras_lr.schedules.WarmupCosine(0.1, 10 * STEPS, warmup_steps=8)
+
+
+@pytest.mark.parametrize("mode", ["optimizer_schedule", "scheduler_callback"])
+def test_mixed_float16(one_weight, mode):
+    """Under a `LossScaleOptimizer` the inner optimizer's LR is the one scaled."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    if mode == "optimizer_schedule":
+        model = one_weight.model(optimizer=keras.optimizers.SGD(learning_rate=_cosine_schedule()))
+        scheduler = None
+    else:
+        model = one_weight.model(0.01)
+        scheduler = keras_lr.ScheduleCallback(_cosine_schedule())
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    recorder, lrs = _plateau_fit(one_weight, model, scheduler)
+    one_weight.assert_lrs_applied(recorder, lrs, rtol=1e-3, atol=1e-6)
+
+
+def _distributed_plateau(one_weight, make_model, mode):
+    """`make_model(learning_rate)` builds the model and its SGD optimizer in the distribution."""
+    if mode == "optimizer_schedule":
+        model, scheduler = make_model(_cosine_schedule()), None
+    else:
+        model, scheduler = make_model(0.01), keras_lr.ScheduleCallback(_cosine_schedule())
+    recorder, lrs = _plateau_fit(one_weight, model, scheduler)
+    one_weight.assert_lrs_applied(recorder, lrs)
+
+
+@pytest.mark.backends("jax")
+@pytest.mark.parametrize("mode", ["optimizer_schedule", "scheduler_callback"])
+def test_jax_data_parallel(one_weight, mode):
+    devices = keras.distribution.list_devices("cpu")
+    assert len(devices) == 4
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    _distributed_plateau(one_weight, lambda lr: one_weight.model(optimizer=keras.optimizers.SGD(lr)), mode)
+
+
+@pytest.mark.backends("tensorflow")
+@pytest.mark.parametrize("mode", ["optimizer_schedule", "scheduler_callback"])
+def test_tf_mirrored_strategy(one_weight, mirrored_strategy, mode):
+    def make_model(learning_rate):
+        with mirrored_strategy.scope():
+            return one_weight.model(optimizer=keras.optimizers.SGD(learning_rate))
+
+    _distributed_plateau(one_weight, make_model, mode)
