@@ -128,7 +128,14 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # -------------------------------------------------------------- hooks
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
-        _optimizer.model_optimizer(self.model, self)
+        optimizer = _optimizer.model_optimizer(self.model, self)
+        own = _optimizer.own_schedule(optimizer)
+        if own is not None and not isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError(
+                "ReduceLROnPlateau can scale a float learning rate or a `LearningRateSchedule`, "
+                f"but the optimizer's learning rate is a plain callable: {own!r}. Wrap the "
+                "function of the step in `keras_lr.schedules.Lambda(fn)`."
+            )
         _optimizer.attach_plateau(self.model, self)
 
     @property

@@ -381,3 +381,11 @@ def test_tf_mirrored_strategy(one_weight, mirrored_strategy, mode):
             return one_weight.model(optimizer=keras.optimizers.SGD(learning_rate))
 
     _distributed_plateau(one_weight, make_model, mode)
+
+
+def test_a_plain_callable_lr_is_refused(one_weight):
+    model = one_weight.model(optimizer=keras.optimizers.SGD(learning_rate=lambda: 0.01))
+    plateau = keras_lr.ReduceLROnPlateau(monitor="score", patience=0)
+    with pytest.raises(ValueError, match="schedules.Lambda"):
+        one_weight.fit(model, [Scripted([1.0, 1.0]), plateau], epochs=2)
+    assert one_weight.kernel(model) == 0.0, "refused before any update"
