@@ -3,7 +3,7 @@
 ```
 keras-lr demo [--out DIR] [--steps N] [--backend NAME]
 keras-lr plot SCHEDULE [--param VALUE ...] --steps N [-o out.png] [--csv out.csv]
-keras-lr find MODEL.keras DATA.npz [--x-key x] [--y-key y] [-o finder.png] [--json out.json]
+keras-lr find MODEL.keras DATA.npz [--x-key x] [--y-key y] [--num-runs N] [-o finder.png] [--json out.json]
 ```
 
 Run `keras-lr COMMAND --help` for the options of each command. The same
@@ -325,6 +325,21 @@ def _add_find_parser(commands: Any) -> None:
         choices=("exponential", "linear"),
         default="exponential",
         help="how the LR grows (default: exponential)",
+    )
+    parser.add_argument(
+        "--num-runs",
+        type=_int_at_least(1),
+        default=1,
+        metavar="N",
+        help="run the test N times with their own data order and seeds, average the curves "
+        "and report the spread of the suggestion (default: 1)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_int_at_least(0),
+        default=None,
+        metavar="S",
+        help="seed of the runs' data orders (default: random)",
     )
     parser.add_argument(
         "--sma",
@@ -713,6 +728,8 @@ def _run_find(args: argparse.Namespace) -> None:
         end_lr=args.end_lr,
         num_steps=args.num_steps,
         mode=args.mode,
+        num_runs=args.num_runs,
+        seed=args.seed,
         verbose=0 if args.quiet else 1,
     )
     if not args.quiet:
@@ -741,8 +758,14 @@ def _run_find(args: argparse.Namespace) -> None:
     finder.find(
         model, x, y, batch_size=args.batch_size, verbose=0 if args.quiet else _fit_verbose()
     )
-    print(f"Recorded {len(finder.lrs)} points; stopped because " + _stop_text(finder))
+    if args.num_runs > 1:
+        print(f"Averaged {args.num_runs} runs: {len(finder.lrs)} points")
+    else:
+        print(f"Recorded {len(finder.lrs)} points; stopped because " + _stop_text(finder))
     _print_suggestions(_suggestions(finder))
+    if args.num_runs > 1:
+        verdict = "reliable" if finder.reliable else "NOT reliable (the runs disagree)"
+        print(f"Spread of the suggestion over the runs: {finder.spread:.2f} decades: {verdict}")
     if args.output:
         print(f"Wrote {_save_figure(_finder_figure(finder, args.sma), args.output)}")
     if args.json:

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_lr
 from keras_lr.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -333,3 +334,20 @@ def test_demo_out_must_be_a_directory(tmp_path, capsys):
     path = tmp_path / "file.txt"
     path.write_text("x")
     assert_usage_error(capsys, ["demo", "--out", str(path)], "directory")
+
+
+def test_find_with_several_runs_reports_the_spread(tmp_path, capsys, saved_model):
+    model, data = saved_model
+    result = tmp_path / "runs.json"
+    argv = ["find", model, data, "--num-steps", "40", "--start-lr", "1e-5", "--num-runs", "3"]
+    argv += ["--seed", "7", "--json", str(result), "-q"]
+    assert main(argv) == 0
+    out, _ = capsys.readouterr()
+    saved = json.loads(result.read_text())
+    assert len(saved["runs"]) == 3
+    # The spread line agrees with the per-run suggestions, recomputed here from the saved runs.
+    picks = [keras_lr.suggest.suggest(run["lrs"], run["losses"]) for run in saved["runs"]]
+    spread = np.log10(max(picks) / min(picks))
+    assert f"Spread of the suggestion over the runs: {spread:.2f} decades" in out
+    assert ("NOT reliable" in out) == (spread >= 0.5)
+    assert_usage_error(capsys, ["find", model, data, "--num-runs", "0"], "--num-runs")
