@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lr import _validation as check
 from keras_lr import suggest
 from keras_lr.schedules import evaluate
 
@@ -49,7 +50,9 @@ def plot_schedule(
     """
     total_steps = int(total_steps)
     if total_steps < 1:
-        raise ValueError(f"Argument `total_steps` must be >= 1. Received: total_steps={total_steps}")
+        raise ValueError(
+            f"Argument `total_steps` must be >= 1. Received: total_steps={total_steps}"
+        )
     ax = _axes(ax)
     steps = np.arange(total_steps)
     ax.plot(steps, evaluate(schedule, steps), label=label or type(schedule).__name__)
@@ -84,39 +87,77 @@ def plot_finder(
     finder: Any,
     ax: Any = None,
     *,
-    skip_start: int = 10,
-    skip_end: int = 5,
+    skip_start: int = suggest.SKIP_START,
+    skip_end: int = suggest.SKIP_END,
     suggestion: str | None = suggest.DEFAULT_METHOD,
     show_raw: bool = False,
+    curve: str = "train",
 ) -> Any:
     """Plots a range test: smoothed loss against LR on a log axis.
+
+    With several runs (`LRFinder(num_runs=...)`), the curve is their mean and
+    a shaded band spans, at each LR, the lowest to the highest value of the
+    runs that reached it (the min-max band: with a handful of runs,
+    percentiles would only pick runs out, and the full range shows how far
+    apart they are). With a validation curve (`find(val_data=...)`), it is
+    drawn too, over the same LR range.
 
     Args:
         finder: an `LRFinder` that has run (or was loaded).
         ax: a matplotlib Axes; a new figure when None.
-        skip_start: points left out at the start. If fewer than 2 points
-            would remain, nothing is skipped.
+        skip_start: points of the training curve left out at the start. If
+            fewer than 2 points would remain, nothing is skipped.
         skip_end: points left out at the end.
         suggestion: the suggestion method to mark, or None.
         show_raw: also draw the raw batch losses.
+        curve: `"train"` (the default) or `"val"`: the curve whose band is
+            drawn and whose suggestion is marked.
 
     Returns:
         The matplotlib Axes.
     """
     _require_curve(finder)
+    curve = check.one_of("curve", curve, suggest.CURVES)
+    val_lrs = np.asarray(getattr(finder, "val_lrs", []), dtype="float64")
+    val_losses = np.asarray(getattr(finder, "val_losses", []), dtype="float64")
+    if curve == "val" and not val_lrs.size:
+        raise ValueError(
+            "The finder has no validation curve to plot. Pass `val_data=` to "
+            "`finder.find(...)` to record one, or use curve='train'."
+        )
+    runs = list(getattr(finder, "runs", []))
     ax = _axes(ax)
     window = _window(len(finder.lrs), skip_start, skip_end)
     lrs = np.asarray(finder.lrs)[window]
+    shown = (lrs[0] * (1 - 1e-9), lrs[-1] * (1 + 1e-9))  # the LR range on display
     if show_raw:
-        ax.plot(lrs, np.asarray(finder.raw_losses)[window], color="0.75", lw=0.8, label="batch loss")
-    ax.plot(lrs, np.asarray(finder.losses)[window], label="smoothed loss")
+        raw = np.asarray(finder.raw_losses)[window]
+        ax.plot(lrs, raw, color="0.75", lw=0.8, label="batch loss")
+    label = "smoothed loss" if len(runs) < 2 else f"smoothed loss, mean of {len(runs)} runs"
+    ax.plot(lrs, np.asarray(finder.losses)[window], color="C0", label=label)
+    if val_lrs.size:
+        inside = (val_lrs >= shown[0]) & (val_lrs <= shown[1])
+        ax.plot(
+            val_lrs[inside],
+            val_losses[inside],
+            "o-",
+            color="C1",
+            ms=3,
+            lw=1,
+            label="validation loss",
+        )
+    if len(runs) > 1:
+        _band(ax, runs, curve, shown)
     if suggestion is not None:
         try:
-            lr = finder.suggestion(suggestion)
+            lr = finder.suggestion(suggestion, curve=curve)
         except ValueError:
             lr = None
         if lr is not None:
-            loss = float(np.interp(np.log(lr), np.log(finder.lrs), finder.losses))
+            curve_lrs, curve_losses = (
+                (val_lrs, val_losses) if curve == "val" else (finder.lrs, finder.losses)
+            )
+            loss = float(np.interp(np.log(lr), np.log(curve_lrs), curve_losses))
             ax.axvline(lr, color="C3", ls="--", lw=1)
             ax.plot([lr], [loss], "o", color="C3", label=f"{suggestion}: {lr:.2e}")
     ax.set_xscale("log")
@@ -126,6 +167,28 @@ def plot_finder(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return ax
+
+
+def _band(ax: Any, runs: Sequence[Any], curve: str, shown: tuple[float, float]) -> None:
+    """Shades the min-max band of the runs' `curve` over the LR range `shown`."""
+    curves = [run.curve(curve) for run in runs]
+    steps = [run.val_steps if curve == "val" else run.steps for run in runs]
+    grid, low, high = suggest.band_over_runs(steps, [losses for _, losses in curves])
+    lr_of_step = {
+        s: lr for run_steps, (lrs, _) in zip(steps, curves) for s, lr in zip(run_steps, lrs)
+    }
+    lrs = np.asarray([lr_of_step[int(s)] for s in grid], dtype="float64")
+    inside = (lrs >= shown[0]) & (lrs <= shown[1])
+    color = "C1" if curve == "val" else "C0"
+    ax.fill_between(
+        lrs[inside],
+        low[inside],
+        high[inside],
+        color=color,
+        alpha=0.2,
+        lw=0,
+        label=f"min-max of {len(runs)} runs",
+    )
 
 
 def plot_loss_change(

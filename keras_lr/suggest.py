@@ -3,6 +3,11 @@
 Pure numpy functions of `(lrs, losses)`, used by `LRFinder.suggestion()` and
 `LRFinder.suggest_range()`, and usable on any recorded curve. `losses` is the
 smoothed loss curve (the bias-corrected EMA the finder keeps).
+
+Also the statistics of a range test repeated several times
+(`LRFinder(num_runs=...)`): the per-run curves on their common grid of ramp
+steps (`runs_table`), their mean (`mean_over_runs`) and band
+(`band_over_runs`), and the spread of the per-run suggestions (`spread`).
 """
 
 from __future__ import annotations
@@ -14,11 +19,21 @@ import numpy as np
 from keras_lr import _validation as check
 
 __all__ = [
+    "CURVES",
     "DEFAULT_METHOD",
     "METHODS",
+    "RELIABLE_SPREAD",
+    "SKIP_END",
+    "SKIP_START",
+    "TooFewPointsError",
+    "band_over_runs",
     "consensus",
     "loss_change",
+    "mean_over_runs",
     "minimum",
+    "runs_table",
+    "scaled_skips",
+    "spread",
     "steepest",
     "suggest",
     "suggest_range",
@@ -28,6 +43,14 @@ __all__ = [
 METHODS = ("consensus", "valley", "steepest", "minimum")
 DEFAULT_METHOD = "consensus"
 MIN_POINTS = 5
+SKIP_START = 10
+SKIP_END = 5
+CURVES = ("train", "val")
+RELIABLE_SPREAD = 0.5
+
+
+class TooFewPointsError(ValueError):
+    """A curve has too few points for a suggestion rule (a `ValueError`)."""
 
 
 def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +66,7 @@ def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, 
 
 def _require_points(count: int, needed: int, what: str) -> None:
     if count < needed:
-        raise ValueError(
+        raise TooFewPointsError(
             f"Too few points to suggest a learning rate with {what}: {count} recorded, "
             f"at least {needed} needed. Run the range test for more steps (`num_steps`), "
             "lower `start_lr`, or raise `stop_factor`."
@@ -80,7 +103,10 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
 
 
 def steepest(
-    lrs: Sequence[float], losses: Sequence[float], skip_start: int = 10, skip_end: int = 5
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    skip_start: int = SKIP_START,
+    skip_end: int = SKIP_END,
 ) -> float:
     """The LR of the most negative slope d(loss)/d(log lr).
 
@@ -119,7 +145,12 @@ def minimum(lrs: Sequence[float], losses: Sequence[float]) -> float:
     return float(lrs[int(np.argmin(losses))] / 10.0)
 
 
-def consensus(lrs: Sequence[float], losses: Sequence[float]) -> float:
+def consensus(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    skip_start: int = SKIP_START,
+    skip_end: int = SKIP_END,
+) -> float:
     """The geometric mean of the `valley`, `steepest` and `minimum` suggestions.
 
     Each rule alone errs in its own way: `valley` sits low and moves with where
@@ -131,17 +162,26 @@ def consensus(lrs: Sequence[float], losses: Sequence[float]) -> float:
     Args:
         lrs: the learning rates, increasing.
         losses: the smoothed losses at those LRs.
+        skip_start: points `steepest` skips at the start. Defaults to 10.
+        skip_end: points `steepest` skips at the end. Defaults to 5.
 
     Returns:
         The suggested learning rate.
     """
-    _require_points(len(lrs), MIN_POINTS + 15, "method='consensus' (it includes 'steepest')")
-    picks = [valley(lrs, losses), steepest(lrs, losses), minimum(lrs, losses)]
+    _require_points(
+        len(lrs), MIN_POINTS + skip_start + skip_end, "method='consensus' (it includes 'steepest')"
+    )
+    picks = [valley(lrs, losses), steepest(lrs, losses, skip_start, skip_end), minimum(lrs, losses)]
     return float(np.exp(np.mean(np.log(picks))))
 
 
 def suggest(
-    lrs: Sequence[float], losses: Sequence[float], method: str = DEFAULT_METHOD
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    method: str = DEFAULT_METHOD,
+    *,
+    skip_start: int = SKIP_START,
+    skip_end: int = SKIP_END,
 ) -> float:
     """Dispatches to `consensus` (the default), `valley`, `steepest` or `minimum`.
 
@@ -149,13 +189,149 @@ def suggest(
         lrs: the learning rates, increasing.
         losses: the smoothed losses at those LRs.
         method: one of `"consensus"`, `"valley"`, `"steepest"`, `"minimum"`.
+        skip_start: points `steepest` (also inside `consensus`) skips at the
+            start. Defaults to 10.
+        skip_end: points `steepest` skips at the end. Defaults to 5.
 
     Returns:
         The suggested learning rate.
+
+    Raises:
+        TooFewPointsError: (a `ValueError`) when the curve is too short for
+            the method.
     """
     method = check.one_of("method", method, METHODS)
-    rules = {"consensus": consensus, "valley": valley, "steepest": steepest, "minimum": minimum}
-    return rules[method](lrs, losses)
+    if method in ("consensus", "steepest"):
+        rule = consensus if method == "consensus" else steepest
+        return rule(lrs, losses, skip_start, skip_end)
+    return valley(lrs, losses) if method == "valley" else minimum(lrs, losses)
+
+
+def scaled_skips(
+    every: int, skip_start: int = SKIP_START, skip_end: int = SKIP_END
+) -> tuple[int, int]:
+    """The skips of a curve with one point every `every` steps.
+
+    The rules skip the first `skip_start` and last `skip_end` points of a curve
+    with a point at every step. A curve sampled every `every` steps (the
+    validation curve of `LRFinder.find(val_every=...)`) skips the same LR
+    span: `ceil(skip_start / every)` and `ceil(skip_end / every)` points.
+
+    Args:
+        every: the number of ramp steps between two points, `>= 1`.
+        skip_start: the skip at the start of a curve with every step.
+            Defaults to 10.
+        skip_end: the skip at its end. Defaults to 5.
+
+    Returns:
+        `(skip_start, skip_end)` for the sampled curve.
+
+    Example:
+
+    >>> keras_lr.suggest.scaled_skips(4)
+    (3, 2)
+    """
+    every = check.integer("every", every, 1)
+    return -(-skip_start // every), -(-skip_end // every)
+
+
+def spread(suggestions: Sequence[float]) -> float:
+    """The spread of several suggested LRs, in decades: `log10(max / min)`.
+
+    `LRFinder(num_runs=...)` takes the suggestions of the same rule on each
+    run's curve: a spread below `RELIABLE_SPREAD` (half a decade, a factor of
+    about 3.2) means the runs agree on the LR.
+
+    Args:
+        suggestions: two or more positive learning rates.
+
+    Returns:
+        `log10(max(suggestions) / min(suggestions))`, `>= 0`.
+
+    Example:
+
+    >>> keras_lr.suggest.spread([1e-3, 3e-3, 1e-2])
+    1.0
+    """
+    values = np.asarray(suggestions, dtype="float64")
+    if values.ndim != 1 or values.size < 2 or not np.all(values > 0):
+        raise ValueError(
+            "Argument `suggestions` must be two or more positive learning rates. "
+            f"Received: suggestions={list(suggestions)!r}"
+        )
+    return float(np.log10(values.max() / values.min()))
+
+
+def runs_table(
+    steps: Sequence[Sequence[int]], values: Sequence[Sequence[float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run curves on the union of their ramp steps.
+
+    Every run of a range test follows the same ramp, so ramp step `i` has the
+    same LR in every run: the runs share one grid of log-LR points and need no
+    interpolation. A run that stopped early (the loss diverged) has no value
+    past its last step.
+
+    Args:
+        steps: for each run, the ramp steps it recorded (increasing).
+        values: for each run, its values at those steps.
+
+    Returns:
+        `(grid, table)`: the sorted union of the steps, and a `(runs, len(grid))`
+        float64 array holding each run's values, NaN where a run has no point.
+    """
+    if len(steps) != len(values):
+        raise ValueError(
+            "`steps` and `values` must hold one sequence per run. "
+            f"Received: len(steps)={len(steps)}, len(values)={len(values)}"
+        )
+    steps = [np.asarray(s, dtype="int64").reshape(-1) for s in steps]
+    values = [np.asarray(v, dtype="float64").reshape(-1) for v in values]
+    for run, (s, v) in enumerate(zip(steps, values)):
+        if s.size != v.size:
+            raise ValueError(
+                f"Run {run} has {s.size} steps but {v.size} values: each run needs one value per step."
+            )
+    grid = np.unique(np.concatenate(steps)) if steps else np.zeros(0, "int64")
+    table = np.full((len(steps), grid.size), np.nan)
+    for row, (s, v) in enumerate(zip(steps, values)):
+        table[row, np.searchsorted(grid, s)] = v
+    return grid, table
+
+
+def mean_over_runs(
+    steps: Sequence[Sequence[int]], values: Sequence[Sequence[float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean curve of several runs: at each step, the mean over the runs that reached it.
+
+    Args:
+        steps: for each run, the ramp steps it recorded (increasing).
+        values: for each run, its values (smoothed losses) at those steps.
+
+    Returns:
+        `(grid, mean)`: the union of the steps, and the mean at each.
+    """
+    grid, table = runs_table(steps, values)
+    return grid, np.nanmean(table, axis=0) if grid.size else np.zeros(0)
+
+
+def band_over_runs(
+    steps: Sequence[Sequence[int]], values: Sequence[Sequence[float]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The min-max band of several runs: at each step, over the runs that reached it.
+
+    Args:
+        steps: for each run, the ramp steps it recorded (increasing).
+        values: for each run, its values at those steps.
+
+    Returns:
+        `(grid, low, high)`: the union of the steps, and the lowest and
+        highest value at each.
+    """
+    grid, table = runs_table(steps, values)
+    if not grid.size:
+        return grid, np.zeros(0), np.zeros(0)
+    return grid, np.nanmin(table, axis=0), np.nanmax(table, axis=0)
 
 
 def suggest_range(

@@ -238,3 +238,116 @@ def test_plot_history_selected_keys_without_lr():
     assert isinstance(ax, matplotlib.axes.Axes)
     assert [line.get_label() for line in ax.get_lines()] == ["val_loss"]
     assert not hasattr(ax, "lr_axis")
+
+
+# ---------------------------------------------------------------- several runs: the band
+def hand_runs():
+    """Three runs on one ramp of 12 steps, stopped after 12, 9 and 7 points.
+
+    Each run has a validation point every 2 steps. The finder's curves are the
+    mean over the runs that reached each step, written out here by hand.
+    """
+    lrs = 10.0 ** np.linspace(-4.0, 0.0, 12)
+    i = np.arange(12, dtype="float64")
+    losses = [1.0 - 0.05 * i, 1.1 - 0.06 * i, 0.9 - 0.02 * i**1.5]
+    lengths = [12, 9, 7]
+    runs = []
+    for curve, n in zip(losses, lengths):
+        val_steps = list(range(0, n, 2))
+        runs.append(
+            {
+                "steps": list(range(n)),
+                "lrs": [float(v) for v in lrs[:n]],
+                "losses": [float(v) for v in curve[:n]],
+                "raw_losses": [float(v) for v in curve[:n]],
+                "stop_reason": "diverged",
+                "val_steps": val_steps,
+                "val_lrs": [float(lrs[s]) for s in val_steps],
+                "val_losses": [float(curve[s] + 0.1) for s in val_steps],
+            }
+        )
+    mean = [np.mean([c[s] for c, n in zip(losses, lengths) if s < n]) for s in range(12)]
+    low = [min(c[s] for c, n in zip(losses, lengths) if s < n) for s in range(12)]
+    high = [max(c[s] for c, n in zip(losses, lengths) if s < n) for s in range(12)]
+    val_steps = [0, 2, 4, 6, 8, 10]
+    val = {s: [c[s] + 0.1 for c, n in zip(losses, lengths) if s < n] for s in val_steps}
+    return lrs, runs, mean, low, high, val_steps, val
+
+
+@pytest.fixture
+def runs_finder(tmp_path):
+    lrs, runs, mean, low, high, val_steps, val = hand_runs()
+    path = write_finder(tmp_path / "runs.json", lrs, mean, mean)
+    with open(path, encoding="utf-8") as f:
+        result = json.load(f)
+    result["config"]["num_runs"] = 3
+    result["runs"] = runs
+    result["val_every"] = 2
+    result["val_steps"] = val_steps
+    result["val_lrs"] = [float(lrs[s]) for s in val_steps]
+    result["val_losses"] = [float(np.mean(val[s])) for s in val_steps]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    return keras_lr.LRFinder.load(path)
+
+
+def band_of(ax):
+    bands = [c for c in ax.collections if c.get_label().startswith("min-max")]
+    assert len(bands) == 1, [c.get_label() for c in ax.collections]
+    return bands[0]
+
+
+def assert_band(band, xs, low, high):
+    vertices = np.concatenate([path.vertices for path in band.get_paths()])
+    assert band.get_label() == "min-max of 3 runs"
+    assert_allclose(np.unique(vertices[:, 0]), np.sort(xs), rtol=1e-12)
+    points = {(round(float(x), 12), round(float(y), 12)) for x, y in vertices}
+    for x, lo, hi in zip(xs, low, high):
+        assert (round(float(x), 12), round(float(lo), 12)) in points
+        assert (round(float(x), 12), round(float(hi), 12)) in points
+
+
+def test_plot_of_several_runs_draws_the_min_max_band(runs_finder):
+    lrs, _, mean, low, high, val_steps, val = hand_runs()
+    ax = runs_finder.plot(skip_start=0, skip_end=0, suggestion=None)
+    line = line_labelled(ax, "smoothed loss, mean of 3 runs")
+    assert_allclose(line.get_ydata(), mean, rtol=1e-12)
+    assert_band(band_of(ax), lrs, low, high)
+    # The validation curve is drawn too, over the same LR range.
+    val_line = line_labelled(ax, "validation loss")
+    assert_allclose(val_line.get_xdata(), lrs[val_steps], rtol=1e-12)
+    assert_allclose(val_line.get_ydata(), [np.mean(val[s]) for s in val_steps], rtol=1e-12)
+
+
+def test_the_band_follows_the_skipped_window(runs_finder):
+    lrs, _, _, low, high, val_steps, _ = hand_runs()
+    ax = runs_finder.plot(skip_start=2, skip_end=1, suggestion=None)
+    assert_band(band_of(ax), lrs[2:11], low[2:11], high[2:11])
+    shown = [s for s in val_steps if 2 <= s <= 10]
+    assert_allclose(line_labelled(ax, "validation loss").get_xdata(), lrs[shown], rtol=1e-12)
+
+
+def test_plot_of_the_validation_curve_bands_and_marks_it(runs_finder):
+    lrs, _, _, _, _, val_steps, val = hand_runs()
+    ax = runs_finder.plot(skip_start=0, skip_end=0, suggestion="minimum", curve="val")
+    assert_band(
+        band_of(ax),
+        lrs[val_steps],
+        [min(val[s]) for s in val_steps],
+        [max(val[s]) for s in val_steps],
+    )
+    means = [np.mean(val[s]) for s in val_steps]
+    best = int(np.argmin(means))
+    expected = lrs[val_steps[best]] / 10
+    [marker] = [line for line in ax.get_lines() if line.get_label().startswith("minimum")]
+    assert_allclose(marker.get_xdata(), [expected], rtol=1e-12)
+    loss_there = np.interp(math.log(expected), np.log(lrs[val_steps]), means)
+    assert_allclose(marker.get_ydata(), [loss_there], rtol=1e-9)
+
+
+def test_a_single_run_has_no_band(finder):
+    assert len(finder.runs) == 1
+    ax = finder.plot()
+    assert len(ax.collections) == 0
+    with pytest.raises(ValueError, match=r"Argument `curve`.*Received: curve='both'"):
+        finder.plot(curve="both")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_lr import _validation as check
 from keras_lr import schedule_math, suggest
@@ -18,10 +20,72 @@ from keras_lr._io import print_msg
 from keras_lr.callbacks import _optimizer, _state
 from keras_lr.schedules import evaluate
 
-__all__ = ["LRFinder"]
+__all__ = ["LRFinder", "RangeTestRun"]
 
 RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
+_STOP_REASONS = {
+    "diverged": "the loss diverged",
+    "nan": "the loss was not finite",
+    "num_steps": "all {num_steps} steps ran",
+    None: "training ended",
+}
+
+
+@dataclasses.dataclass
+class RangeTestRun:
+    """The curve recorded by one run of the range test (an item of `LRFinder.runs`).
+
+    Attributes:
+        steps: the ramp index `i` of each recorded step.
+        lrs: the LR of each recorded step.
+        losses: the smoothed loss of each recorded step.
+        raw_losses: the true batch loss of each recorded step.
+        stop_reason: `"diverged"`, `"nan"`, `"num_steps"`, or None when
+            training ended otherwise.
+        val_steps: the ramp steps after which the validation subset was
+            scored (empty without `val_data`).
+        val_lrs: the LR of those steps.
+        val_losses: the validation loss after those steps.
+    """
+
+    steps: list[int]
+    lrs: list[float]
+    losses: list[float]
+    raw_losses: list[float]
+    stop_reason: str | None = None
+    val_steps: list[int] = dataclasses.field(default_factory=list)
+    val_lrs: list[float] = dataclasses.field(default_factory=list)
+    val_losses: list[float] = dataclasses.field(default_factory=list)
+
+    @property
+    def diverged(self) -> bool:
+        """Whether the run stopped because its loss diverged or was not finite."""
+        return self.stop_reason in ("diverged", "nan")
+
+    def curve(self, curve: str = "train") -> tuple[list[float], list[float]]:
+        """`(lrs, losses)` of the training (smoothed) or validation curve."""
+        if check.one_of("curve", curve, suggest.CURVES) == "val":
+            return self.val_lrs, self.val_losses
+        return self.lrs, self.losses
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RangeTestRun:
+        """The run written by `to_dict()`."""
+        return cls(
+            steps=[int(v) for v in data["steps"]],
+            lrs=[float(v) for v in data["lrs"]],
+            losses=[float(v) for v in data["losses"]],
+            raw_losses=[float(v) for v in data["raw_losses"]],
+            stop_reason=data.get("stop_reason"),
+            val_steps=[int(v) for v in data.get("val_steps", [])],
+            val_lrs=[float(v) for v in data.get("val_lrs", [])],
+            val_losses=[float(v) for v in data.get("val_losses", [])],
+        )
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -67,6 +131,44 @@ class LRFinder(keras.callbacks.Callback):
     batch, at the LR of that step. About `num_steps / k` points are recorded;
     the ramp itself still changes the LR at every step.
 
+    **Several runs.** One range test is one noisy sample: the batches it
+    happened to draw move the suggestion. With `num_runs = n > 1`, `find()`
+    runs the test `n` times from the same model state, all on the same ramp,
+    and puts the model back (bit for bit) between runs. Run `r` draws from
+    `np.random.default_rng([seed, r])`: first, for array inputs, its data
+    order (one permutation of the samples per pass over them, concatenated,
+    cut to the `num_steps * batch_size` samples the run uses; `shuffle=False`
+    keeps the given order), then a fresh seed for each seed generator of the
+    model (Dropout and other random layers; the restore puts the model's own
+    seeds back). Datasets, generators and loaders are iterated as given (a
+    generator continues where the previous run stopped; a shuffling dataset
+    or loader reshuffles). `runs` keeps each run's curve, and `lrs`,
+    `losses`, `raw_losses` and `steps` hold their aggregate:
+
+    ```
+    losses[i] = mean of runs[r].losses at ramp step steps[i], over the runs
+                that reached that step
+    ```
+    Ramp step `i` has the same LR in every run, so the runs share one grid of
+    log-LR points and are averaged point by point, with no interpolation.
+    The mean (rather than the median) is the estimate of the expected
+    smoothed loss at each LR; the smoothing (the EMA above) already damps the
+    batch noise, and on the steps that every run reached the mean of the
+    smoothed curves is the EMA of the mean batch loss. Runs that diverged
+    stop at different steps: past the first stop the mean is over the runs
+    still going (the band of `plot()` shows how many and how far apart), so
+    the curve keeps the whole LR range that was explored. `suggestion()`,
+    `suggest_range()` and `plot()` read the aggregate, and
+    `suggestion_spread()` (`spread`, `reliable`) tells how much the per-run
+    suggestions disagree. Used as a callback in your own `fit`, the finder
+    runs once: `num_runs > 1` there raises an error.
+
+    **A validation curve.** `find(..., val_data=..., val_every=k)` also
+    scores a fixed held-out subset (at most `k` batches) after every `k`-th
+    step, in inference mode, without touching the training state: the
+    validation curve `val_lrs`, `val_losses`, which `suggestion(curve="val")`
+    and `plot(curve="val")` read.
+
     Args:
         start_lr: the LR of the first step, `> 0`. Defaults to 1e-7.
         end_lr: the LR of the last step, `> start_lr`. Defaults to 10.
@@ -76,19 +178,36 @@ class LRFinder(keras.callbacks.Callback):
         beta: the EMA factor of the smoothed loss, in [0, 1). Defaults to 0.98.
         stop_factor: stop when the smoothed loss exceeds this many times the
             best (see above), `> 1`. Defaults to 4.
-        restore: whether to put the model back afterwards. Defaults to True.
+        restore: whether to put the model back afterwards (after the last
+            run). Defaults to True.
         verbose: 0 is quiet; 1 shows Keras' progress bar in `find()` and a
             summary at the end. Defaults to 1.
+        num_runs: how many times `find()` runs the test, `>= 1`. Defaults
+            to 1, a single run.
+        seed: the seed of the runs' data orders and random-layer seeds when
+            `num_runs > 1`, an integer `>= 0`. Defaults to None: drawn from
+            numpy's global generator (which `keras.utils.set_random_seed`
+            seeds).
 
     Attributes:
         lrs: the LR of each recorded step.
-        losses: the smoothed loss of each recorded step.
-        raw_losses: the true batch loss of each recorded step.
+        losses: the smoothed loss of each recorded step (with several runs,
+            the mean over the runs, as above).
+        raw_losses: the true batch loss of each recorded step (with several
+            runs, the mean over the runs).
         steps: the ramp index `i` of each recorded step.
         best_lr: the LR of the lowest smoothed loss.
         best_loss: the lowest smoothed loss.
         diverged: whether the run stopped because the loss diverged or was
-            not finite.
+            not finite (with several runs: the run that went furthest).
+        stop_reason: why the run (the run that went furthest) stopped.
+        runs: a `RangeTestRun` per run, with its own curve.
+        val_steps: the ramp steps after which the validation subset was
+            scored, with `find(val_data=...)`.
+        val_lrs: the LR of those steps.
+        val_losses: the validation loss after those steps (with several
+            runs, the mean over the runs that reached the step).
+        val_every: the `val_every` of the last `find()`.
 
     Example:
 
@@ -98,6 +217,12 @@ class LRFinder(keras.callbacks.Callback):
     finder.plot()
     lr = finder.suggestion()           # "consensus", the default
     base_lr, max_lr = finder.suggest_range()
+
+    # several runs, and the spread of their suggestions:
+    finder = keras_lr.LRFinder(1e-6, 1.0, 200, num_runs=3, seed=0)
+    finder.find(model, x_train, y_train, batch_size=64, val_data=(x_val, y_val))
+    finder.suggestion(), finder.spread, finder.reliable
+    finder.plot(curve="val")
 
     # or as a callback in your own fit:
     model.fit(dataset, epochs=5, callbacks=[finder])
@@ -115,23 +240,39 @@ class LRFinder(keras.callbacks.Callback):
         stop_factor: float = 4.0,
         restore: bool = True,
         verbose: int = 1,
+        num_runs: int = 1,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.start_lr = check.positive("start_lr", start_lr)
-        self.end_lr = check.greater_than("end_lr", end_lr, self.start_lr, f"start_lr ({self.start_lr:g})")
+        self.end_lr = check.greater_than(
+            "end_lr", end_lr, self.start_lr, f"start_lr ({self.start_lr:g})"
+        )
         self.num_steps = check.integer("num_steps", num_steps, 2)
         self.mode = check.one_of("mode", mode, RAMP_MODES)
         self.beta = check.in_unit_interval("beta", beta, closed_low=True, closed_high=False)
         self.stop_factor = check.greater_than("stop_factor", stop_factor, 1.0)
         self.restore = bool(restore)
         self.verbose = verbose
+        self.num_runs = check.integer("num_runs", num_runs, 1)
+        self.seed = None if seed is None else check.integer("seed", seed, 0)
+        self.runs: list[RangeTestRun] = []
+        self.val_every = 1
         self._reset_results()
         self._active = False
+        self._in_find = False
+        self._val_batches: list[tuple[Any, Any, Any, int]] | None = None
+        # While `find()` repeats the test: the state before the first run, and
+        # the random generator of the current run.
+        self._original: list[tuple[Any, np.ndarray]] | None = None
+        self._run_rng: np.random.Generator | None = None
 
     # ------------------------------------------------------------------ ramp
     def ramp(self, step: Any) -> Any:
         """The LR of ramp step `step` (a tensor or array), via `schedule_math`."""
-        return schedule_math.range_test_ramp(step, self.start_lr, self.end_lr, self.num_steps, self.mode)
+        return schedule_math.range_test_ramp(
+            step, self.start_lr, self.end_lr, self.num_steps, self.mode
+        )
 
     # -------------------------------------------------------- callback hooks
     def _reset_results(self) -> None:
@@ -143,15 +284,34 @@ class LRFinder(keras.callbacks.Callback):
         self.best_loss: float = math.inf
         self.diverged = False
         self.stop_reason: str | None = None
+        self.val_steps: list[int] = []
+        self.val_lrs: list[float] = []
+        self.val_losses: list[float] = []
         self._avg = 0.0
+        self._last_val_step: int | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.num_runs > 1 and not self._in_find:
+            check.fail(
+                "num_runs",
+                "1 when the finder is a callback in your own `fit`: one `fit` cannot "
+                "repeat the range test. Use `finder.find(model, x, y, ...)` to run it "
+                "several times",
+                self.num_runs,
+            )
         model = self.model
         optimizer = _optimizer.model_optimizer(model, self)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         self._reset_results()
-        self._saved = _state.snapshot(model) if self.restore else None
+        if self._run_rng is None:
+            self.runs = []
+            self._saved = _state.snapshot(model) if self.restore else None
+        else:  # find() repeats the test: it restores; this run gets its own seeds.
+            if self._original is None:
+                self._original = _state.snapshot(model)
+            self._saved = None
+            _reseed(model, self._run_rng)
         self._start_step = _optimizer.iterations(optimizer)
         self._ramp_values = evaluate(self.ramp, np.arange(self.num_steps))
         self._tracker = _track_batch_loss(model)
@@ -172,6 +332,9 @@ class LRFinder(keras.callbacks.Callback):
             )
         step = self._epoch_first_step + batch
         self._record(step, float(logs["loss"]))
+        if self._val_batches is not None and self.steps and self.steps[-1] == step:
+            if self._last_val_step is None or step - self._last_val_step >= self.val_every:
+                self._record_val(step)
         if self.stop_reason is None and step >= self.num_steps - 1:
             self.stop_reason = "num_steps"
         if self.stop_reason is not None:
@@ -183,6 +346,9 @@ class LRFinder(keras.callbacks.Callback):
         if self._active and self.steps:
             last = _optimizer.iterations(self.model.optimizer) - self._start_step - 1
             if 0 <= last < self.steps[-1]:
+                if self.val_steps and self.val_steps[-1] == self.steps[-1]:
+                    self.val_steps[-1] = last
+                    self.val_lrs[-1] = float(self._ramp_values[min(last, self.num_steps - 1)])
                 self.steps[-1] = last
                 self.lrs[-1] = float(self._ramp_values[min(last, self.num_steps - 1)])
                 if self.best_lr is not None and self.losses[-1] == self.best_loss:
@@ -210,6 +376,22 @@ class LRFinder(keras.callbacks.Callback):
         if smoothed < self.best_loss:
             self.best_loss, self.best_lr = smoothed, lr
 
+    def _record_val(self, step: int) -> None:
+        """Scores the validation subset after `step`; a non-finite loss is not recorded."""
+        self._last_val_step = step
+        model = self.model  # On JAX, reading `self.model` syncs the training state.
+        # Keras resets the metrics in `test_on_batch`, so the loss needs no
+        # per-batch tracking there, and the test step is traced without it.
+        _untrack_batch_loss(model, self._tracker)
+        try:
+            loss = _validation_loss(model, self._val_batches)
+        finally:
+            self._tracker = _track_batch_loss(model)
+        if math.isfinite(loss):
+            self.val_steps.append(int(step))
+            self.val_lrs.append(self.lrs[-1])
+            self.val_losses.append(loss)
+
     def _finish(self) -> None:
         """Puts the model back (idempotent): loss tracker, LR, and with `restore`, state."""
         if not self._active:
@@ -221,23 +403,72 @@ class LRFinder(keras.callbacks.Callback):
         if self._saved is not None:
             _state.restore(self._saved)
             self._saved = None
-        if self.verbose:
+        self.runs.append(
+            RangeTestRun(
+                steps=list(self.steps),
+                lrs=list(self.lrs),
+                losses=list(self.losses),
+                raw_losses=list(self.raw_losses),
+                stop_reason=self.stop_reason,
+                val_steps=list(self.val_steps),
+                val_lrs=list(self.val_lrs),
+                val_losses=list(self.val_losses),
+            )
+        )
+        if self.verbose and self._run_rng is None:
             print_msg(self._summary())
 
-    def _summary(self) -> str:
-        reasons = {
-            "diverged": "the loss diverged",
-            "nan": "the loss was not finite",
-            "num_steps": f"all {self.num_steps} steps ran",
-            None: "training ended",
+    def _aggregate(self) -> None:
+        """Sets the finder's curves to the mean over `runs` (see the class docstring)."""
+        runs = self.runs
+        lr_of_step = {
+            s: lr for run in runs for s, lr in zip(run.steps + run.val_steps, run.lrs + run.val_lrs)
         }
-        text = f"LRFinder: {len(self.lrs)} points, stopped because {reasons[self.stop_reason]}"
+        steps, losses = suggest.mean_over_runs([r.steps for r in runs], [r.losses for r in runs])
+        _, raw_losses = suggest.mean_over_runs(
+            [r.steps for r in runs], [r.raw_losses for r in runs]
+        )
+        val_steps, val_losses = suggest.mean_over_runs(
+            [r.val_steps for r in runs], [r.val_losses for r in runs]
+        )
+        self.steps = [int(s) for s in steps]
+        self.lrs = [lr_of_step[s] for s in self.steps]
+        self.losses = losses.tolist()
+        self.raw_losses = raw_losses.tolist()
+        self.val_steps = [int(s) for s in val_steps]
+        self.val_lrs = [lr_of_step[s] for s in self.val_steps]
+        self.val_losses = val_losses.tolist()
+        furthest = max(runs, key=lambda run: run.steps[-1] if run.steps else -1)
+        self.stop_reason = furthest.stop_reason
+        self.diverged = furthest.diverged
+        self.best_lr, self.best_loss = None, math.inf
+        if self.losses:
+            best = int(np.argmin(self.losses))
+            self.best_lr, self.best_loss = self.lrs[best], self.losses[best]
+
+    def _summary(self) -> str:
+        stop = _STOP_REASONS[self.stop_reason].format(num_steps=self.num_steps)
+        if len(self.runs) > 1:
+            lengths = ", ".join(str(len(run.lrs)) for run in self.runs)
+            text = (
+                f"LRFinder: {len(self.runs)} runs of {lengths} points, mean curve of "
+                f"{len(self.lrs)} points; the longest run stopped because {stop}"
+            )
+        else:
+            text = f"LRFinder: {len(self.lrs)} points, stopped because {stop}"
         if self.best_lr is not None:
             text += f"; lowest smoothed loss {self.best_loss:.4g} at lr={self.best_lr:.3g}"
             try:
                 text += f"; suggested lr ({suggest.DEFAULT_METHOD}): {self.suggestion():.3g}"
             except ValueError:
                 pass
+        if len(self.runs) > 1:
+            try:
+                spread, verdict = self.spread, "reliable" if self.reliable else "unreliable"
+            except ValueError:
+                pass
+            else:
+                text += f", spread over the runs {spread:.2f} decades ({verdict})"
         return text + "."
 
     # ------------------------------------------------------------ find()
@@ -249,13 +480,39 @@ class LRFinder(keras.callbacks.Callback):
         *,
         batch_size: int | None = None,
         num_steps: int | None = None,
+        val_data: Any = None,
+        val_every: int = 1,
         **fit_kwargs: Any,
     ) -> LRFinder:
-        """Runs the range test on `model` for exactly `num_steps` steps.
+        """Runs the range test on `model` for exactly `num_steps` steps (`num_runs` times).
 
         The data is repeated as needed, whatever its length. The model is
         restored (with `restore=True`) in a `finally`, so it is intact after an
-        error or a `KeyboardInterrupt`.
+        error or a `KeyboardInterrupt`. With `num_runs > 1` the test runs
+        several times, the model is restored between the runs, and the
+        finder's curves are the mean over the runs (see the class docstring).
+
+        With `val_data`, a fixed subset of it, at most `val_every` batches
+        (the first ones), is taken once, before the test, and scored after
+        every `val_every`-th step: at ramp steps `0, val_every,
+        2 * val_every, ...` (with `steps_per_execution > 1`, at the first
+        recorded step at least `val_every` steps after the last scored one).
+        So validation costs at most one batch of inference per training step
+        on average: with `val_every=1`, one batch after every step; with
+        `val_every=10`, 10 batches after every 10th step. It is scored with
+        the model's compiled loss (and its regularization losses) by
+        `model.test_on_batch`, in inference mode: Dropout is off, BatchNorm
+        uses its moving statistics, no weight or optimizer variable changes,
+        and the model's metrics are put back afterwards. The validation loss
+        is the mean over the subset's samples (each batch weighted by its
+        size), as `model.evaluate` on the subset reports it; it is not
+        smoothed (the subset is the same every time, so it carries no batch
+        noise). A non-finite validation loss is not recorded.
+
+        `val_data` and `val_every` belong to `find()` rather than to the
+        constructor: like `x`, the data is not part of the finder's config
+        (`get_config()`, `save()`), and array inputs are batched with this
+        call's `batch_size`.
 
         Args:
             model: a compiled Keras model.
@@ -264,8 +521,17 @@ class LRFinder(keras.callbacks.Callback):
                 `keras.utils.PyDataset`, or a torch `DataLoader` (torch
                 backend).
             y: targets, with array inputs.
-            batch_size: the batch size, with array inputs. Defaults to 32.
+            batch_size: the batch size, with array inputs (also of array
+                `val_data`). Defaults to 32.
             num_steps: overrides the finder's `num_steps` for this run.
+            val_data: held-out data to score during the test: a tuple
+                `(x_val, y_val)` or `(x_val, y_val, sample_weight)` of arrays,
+                batched with `batch_size`, or a `tf.data.Dataset`, generator,
+                `keras.utils.PyDataset`, torch `DataLoader` or other iterable
+                of batches. Defaults to None: no validation curve.
+            val_every: score the validation subset after every `val_every`-th
+                step; the subset holds at most `val_every` batches. An integer
+                `>= 1`. Defaults to 1.
             **fit_kwargs: passed on to `model.fit` (for example
                 `sample_weight`, `class_weight`, `callbacks`, `shuffle`).
 
@@ -274,6 +540,7 @@ class LRFinder(keras.callbacks.Callback):
         """
         if num_steps is not None:
             self.num_steps = check.integer("num_steps", num_steps, 2)
+        val_every = check.integer("val_every", val_every, 1)
         for name in _FIT_ARGS_SET_BY_FIND:
             if name in fit_kwargs:
                 raise ValueError(
@@ -285,19 +552,109 @@ class LRFinder(keras.callbacks.Callback):
         callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
         fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
         data_args = _data_for(model, x, y, batch_size, self.num_steps)
+        val_batches = (
+            None if val_data is None else _validation_batches(val_data, batch_size, val_every)
+        )
+        self.val_every = val_every
+        self._val_batches = val_batches
+        self._in_find = True
         try:
-            model.fit(callbacks=callbacks, **data_args, **fit_kwargs)
+            if self.num_runs == 1:
+                try:
+                    model.fit(callbacks=callbacks, **data_args, **fit_kwargs)
+                finally:
+                    if self.model is None:
+                        self.set_model(model)
+                    self._finish()
+            else:
+                self._find_runs(model, x, y, data_args, callbacks, fit_kwargs)
         finally:
-            if self.model is None:
-                self.set_model(model)
-            self._finish()
+            self._in_find = False
+            self._val_batches = None
         return self
 
+    def _find_runs(
+        self,
+        model: keras.Model,
+        x: Any,
+        y: Any,
+        data_args: dict[str, Any],
+        callbacks: list[Any],
+        fit_kwargs: dict[str, Any],
+    ) -> None:
+        """`find()` with `num_runs > 1`: the runs, the restores between them, the aggregate."""
+        base_seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
+        fit_kwargs = dict(fit_kwargs)
+        arrays = "batch_size" in data_args
+        if arrays:
+            shuffle = bool(fit_kwargs.pop("shuffle", True))
+            sample_weight = fit_kwargs.pop("sample_weight", None)
+        self.runs = []
+        self._original = None
+        try:
+            for run in range(self.num_runs):
+                self._run_rng = np.random.default_rng([base_seed, run])
+                if self._original is not None:
+                    _state.restore(self._original)
+                if arrays:
+                    run_args = _run_arrays(
+                        x,
+                        y,
+                        sample_weight,
+                        data_args["batch_size"],
+                        self.num_steps,
+                        self._run_rng,
+                        shuffle,
+                    )
+                else:
+                    run_args = data_args
+                try:
+                    model.fit(callbacks=callbacks, **run_args, **fit_kwargs)
+                finally:
+                    if self.model is None:
+                        self.set_model(model)
+                    self._finish()
+        finally:
+            if self._original is not None and self.restore:
+                _state.restore(self._original)
+            self._original = None
+            self._run_rng = None
+            if self.runs:
+                self._aggregate()
+        if self.verbose:
+            print_msg(self._summary())
+
     # ------------------------------------------------------------ results
-    def _curve(self) -> tuple[np.ndarray, np.ndarray]:
+    def _curve(self, curve: str) -> tuple[np.ndarray, np.ndarray]:
+        curve = check.one_of("curve", curve, suggest.CURVES)
+        if curve == "val":
+            if not self.val_lrs:
+                raise ValueError(
+                    "The finder has no validation curve. Pass `val_data=` to "
+                    "`finder.find(...)` to record one, or use curve='train'."
+                )
+            return np.asarray(self.val_lrs, dtype="float64"), np.asarray(
+                self.val_losses, dtype="float64"
+            )
         return np.asarray(self.lrs, dtype="float64"), np.asarray(self.losses, dtype="float64")
 
-    def suggestion(self, method: str = suggest.DEFAULT_METHOD) -> float:
+    def _suggest(
+        self, lrs: Sequence[float], losses: Sequence[float], method: str, curve: str
+    ) -> float:
+        """`suggest.suggest` on a curve, with the skips of its spacing (see `suggestion`)."""
+        every = self.val_every if curve == "val" else 1
+        skip_start, skip_end = suggest.scaled_skips(every)
+        try:
+            return suggest.suggest(lrs, losses, method, skip_start=skip_start, skip_end=skip_end)
+        except suggest.TooFewPointsError as error:
+            if curve != "val":
+                raise
+            raise suggest.TooFewPointsError(
+                f"{error} The validation curve has a point every {every} steps: "
+                "a smaller `val_every` in `find()` gives it more."
+            ) from error
+
+    def suggestion(self, method: str = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
         """A suggested learning rate, computed from the recorded curve (no plot needed).
 
         Args:
@@ -309,27 +666,84 @@ class LRFinder(keras.callbacks.Callback):
                 against log(lr), after skipping the noisy first 10 and last 5
                 points; `"minimum"`: the LR of the lowest smoothed loss divided
                 by 10.
+            curve: `"train"` (the default): the smoothed training loss, with
+                a point at every step, the curve the rules were tuned on;
+                `"val"`: the validation loss recorded with
+                `find(val_data=...)`. It has a point every `val_every` steps,
+                so `"steepest"` skips the same LR span there:
+                `ceil(10 / val_every)` and `ceil(5 / val_every)` points
+                (`keras_lr.suggest.scaled_skips`).
 
         Returns:
             The suggested learning rate.
 
         Raises:
-            ValueError: for an unknown method, or when too few points were
-                recorded.
+            ValueError: for an unknown method or curve, for `curve="val"`
+                without a validation curve, or when too few points were
+                recorded (`keras_lr.suggest.TooFewPointsError`).
         """
-        return suggest.suggest(*self._curve(), method=method)
+        return self._suggest(*self._curve(curve), method, curve)
 
-    def suggest_range(self) -> tuple[float, float]:
+    def suggest_range(self, *, curve: str = "train") -> tuple[float, float]:
         """`(base_lr, max_lr)` for `CyclicLR`, as Smith reads the range test.
 
         `base_lr` is where the smoothed loss starts to fall (10% of its total
         drop), `max_lr` is just before it stops falling (90% of the drop, before
         the minimum).
 
+        Args:
+            curve: `"train"` (the default) or `"val"`, as in `suggestion()`.
+
         Returns:
             A `(base_lr, max_lr)` tuple.
         """
-        return suggest.suggest_range(*self._curve())
+        return suggest.suggest_range(*self._curve(curve))
+
+    def suggestion_spread(
+        self, method: str = suggest.DEFAULT_METHOD, *, curve: str = "train"
+    ) -> float:
+        """How much the runs disagree: the spread of their suggestions, in decades.
+
+        `log10(max / min)` of the suggestions of `method` on each run's own
+        curve (`keras_lr.suggest.spread`). Below 0.5 decades
+        (`keras_lr.suggest.RELIABLE_SPREAD`, a factor of about 3.2) the
+        suggestion is `reliable`.
+
+        Args:
+            method: the suggestion rule, as in `suggestion()`. Defaults to
+                `"consensus"`.
+            curve: `"train"` (the default) or `"val"`, as in `suggestion()`.
+
+        Returns:
+            The spread in decades, `>= 0`.
+
+        Raises:
+            ValueError: with fewer than 2 runs, or when a run recorded too few
+                points for `method`.
+        """
+        if len(self.runs) < 2:
+            raise ValueError(
+                f"The spread of the suggestion needs several runs, and the finder has "
+                f"{len(self.runs)}. Use `LRFinder(num_runs=3)` (or more) and `find()`."
+            )
+        check.one_of("curve", curve, suggest.CURVES)
+        picks = []
+        for index, run in enumerate(self.runs):
+            try:
+                picks.append(self._suggest(*run.curve(curve), method, curve))
+            except suggest.TooFewPointsError as error:
+                raise suggest.TooFewPointsError(f"Run {index}: {error}") from error
+        return suggest.spread(picks)
+
+    @property
+    def spread(self) -> float:
+        """`suggestion_spread()` of the default method on the training curve, in decades."""
+        return self.suggestion_spread()
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the runs agree: `spread < keras_lr.suggest.RELIABLE_SPREAD` (0.5 decades)."""
+        return self.spread < suggest.RELIABLE_SPREAD
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -341,10 +755,15 @@ class LRFinder(keras.callbacks.Callback):
             "stop_factor": self.stop_factor,
             "restore": self.restore,
             "verbose": self.verbose,
+            "num_runs": self.num_runs,
+            "seed": self.seed,
         }
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the configuration and the recorded curve to a JSON file.
+        """Writes the configuration and the recorded curves to a JSON file.
+
+        The file holds the (aggregated) curve, each run's curve under `"runs"`,
+        and the validation curve with its `val_every`.
 
         Args:
             path: the file to write.
@@ -359,6 +778,11 @@ class LRFinder(keras.callbacks.Callback):
             "best_loss": self.best_loss if self.best_lr is not None else None,
             "diverged": self.diverged,
             "stop_reason": self.stop_reason,
+            "val_every": self.val_every,
+            "val_steps": self.val_steps,
+            "val_lrs": self.val_lrs,
+            "val_losses": self.val_losses,
+            "runs": [run.to_dict() for run in self.runs],
         }
         with open(path, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)
@@ -367,11 +791,14 @@ class LRFinder(keras.callbacks.Callback):
     def load(cls, path: str | os.PathLike) -> LRFinder:
         """Reads a finder written by `save()`, ready to plot and suggest.
 
+        A file without `"runs"` (written before there were several) is read as
+        a single run.
+
         Args:
             path: the JSON file.
 
         Returns:
-            A new `LRFinder` holding the saved curve.
+            A new `LRFinder` holding the saved curves.
         """
         with open(path, encoding="utf-8") as f:
             result = json.load(f)
@@ -384,6 +811,22 @@ class LRFinder(keras.callbacks.Callback):
         finder.best_loss = math.inf if result["best_loss"] is None else float(result["best_loss"])
         finder.diverged = bool(result["diverged"])
         finder.stop_reason = result.get("stop_reason")
+        finder.val_every = int(result.get("val_every", 1))
+        finder.val_steps = [int(s) for s in result.get("val_steps", [])]
+        finder.val_lrs = [float(v) for v in result.get("val_lrs", [])]
+        finder.val_losses = [float(v) for v in result.get("val_losses", [])]
+        if "runs" in result:
+            finder.runs = [RangeTestRun.from_dict(run) for run in result["runs"]]
+        else:
+            finder.runs = [
+                RangeTestRun(
+                    list(finder.steps),
+                    list(finder.lrs),
+                    list(finder.losses),
+                    list(finder.raw_losses),
+                    finder.stop_reason,
+                )
+            ]
         return finder
 
     # ------------------------------------------------------------ plots
@@ -391,19 +834,27 @@ class LRFinder(keras.callbacks.Callback):
         self,
         ax: Any = None,
         *,
-        skip_start: int = 10,
-        skip_end: int = 5,
+        skip_start: int = suggest.SKIP_START,
+        skip_end: int = suggest.SKIP_END,
         suggestion: str | None = suggest.DEFAULT_METHOD,
         show_raw: bool = False,
+        curve: str = "train",
     ) -> Any:
         """Plots the smoothed loss against the LR (log axis), marking a suggestion.
 
+        With several runs, a band shows the lowest and highest smoothed loss
+        of the runs at each LR around the mean curve; with a validation curve,
+        it is drawn too.
+
         Args:
             ax: a matplotlib Axes to draw on; a new figure when None.
-            skip_start: points left out at the start. Defaults to 10.
+            skip_start: points of the training curve left out at the start.
+                Defaults to 10.
             skip_end: points left out at the end. Defaults to 5.
             suggestion: the method whose LR is marked, or None.
             show_raw: also draw the raw batch losses. Defaults to False.
+            curve: the curve of the band and the suggestion: `"train"` (the
+                default) or `"val"`.
 
         Returns:
             The matplotlib Axes.
@@ -411,7 +862,13 @@ class LRFinder(keras.callbacks.Callback):
         from keras_lr import plotting
 
         return plotting.plot_finder(
-            self, ax=ax, skip_start=skip_start, skip_end=skip_end, suggestion=suggestion, show_raw=show_raw
+            self,
+            ax=ax,
+            skip_start=skip_start,
+            skip_end=skip_end,
+            suggestion=suggestion,
+            show_raw=show_raw,
+            curve=curve,
         )
 
     def plot_loss_change(
@@ -562,3 +1019,141 @@ def _data_for(model: Any, x: Any, y: Any, batch_size: int | None, num_steps: int
 
 def _is_torch_loader(x: Any) -> bool:
     return type(x).__module__.startswith("torch.utils.data")
+
+
+# ---------------------------------------------------------------- several runs
+def _reseed(model: Any, rng: np.random.Generator) -> None:
+    """Gives each seed generator of `model` (Dropout, noise layers) a seed drawn from `rng`.
+
+    A Keras `SeedGenerator` keeps `[seed, counter]` in a variable named
+    `seed_generator_state`: the seed is replaced, the counter kept. The
+    finder's snapshot holds the model's own seeds, and puts them back.
+    """
+    for variable in model.non_trainable_variables:
+        if variable.name == "seed_generator_state" and tuple(variable.shape) == (2,):
+            state = np.array(ops.convert_to_numpy(variable), copy=True)
+            state[0] = rng.integers(1, 2**31 - 1)
+            variable.assign(state)
+
+
+def _take(data: Any, order: np.ndarray) -> Any:
+    """`data` (an array, or a dict/list/tuple of them, or None) at the indices `order`."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {key: _take(value, order) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(_take(value, order) for value in data)
+    return np.asarray(data)[order]
+
+
+def _run_arrays(
+    x: Any,
+    y: Any,
+    sample_weight: Any,
+    batch_size: int,
+    num_steps: int,
+    rng: np.random.Generator,
+    shuffle: bool,
+) -> dict[str, Any]:
+    """`fit` arguments of one run over arrays: exactly `num_steps` batches in the run's order.
+
+    The order is one permutation of the samples per pass over them (drawn from
+    `rng`), concatenated and cut to `num_steps * batch_size` samples; without
+    `shuffle`, the samples in their order, repeated.
+    """
+    samples = _first_length(x)
+    needed = num_steps * batch_size
+    passes = math.ceil(needed / samples)
+    if shuffle:
+        order = np.concatenate([rng.permutation(samples) for _ in range(passes)])[:needed]
+    else:
+        order = np.tile(np.arange(samples), passes)[:needed]
+    args = {"x": _take(x, order), "y": _take(y, order), "batch_size": batch_size}
+    if sample_weight is not None:
+        args["sample_weight"] = _take(sample_weight, order)
+    return {**args, "epochs": 1, "shuffle": False}
+
+
+# ---------------------------------------------------------------- validation
+_VAL_DATA_KINDS = (
+    "a tuple `(x, y)` or `(x, y, sample_weight)` of arrays, a tf.data.Dataset, a "
+    "generator, a keras.utils.PyDataset, a torch DataLoader or another iterable of batches"
+)
+
+
+def _validation_batches(
+    val_data: Any, batch_size: int | None, limit: int
+) -> list[tuple[Any, Any, Any, int]]:
+    """The fixed validation subset: at most `limit` batches `(x, y, sample_weight, size)`."""
+    if isinstance(val_data, tuple):
+        if len(val_data) not in (2, 3) or not _is_array_like(val_data[0]):
+            _fail_val_data(_VAL_DATA_KINDS, val_data)
+        arrays = [a for a in val_data if a is not None]
+        if not all(_is_array_like(a) for a in arrays):
+            _fail_val_data(_VAL_DATA_KINDS, val_data)
+        lengths = {_first_length(a) for a in arrays}
+        if len(lengths) != 1 or 0 in lengths:
+            _fail_val_data("arrays of one non-zero length (samples)", val_data)
+        size = check.integer("batch_size", batch_size or 32, 1)
+        count = min(limit, math.ceil(lengths.pop() / size))
+        batches = [
+            _take(val_data, np.arange(i * size, min((i + 1) * size, _first_length(val_data[0]))))
+            for i in range(count)
+        ]
+    elif _is_array_like(val_data) or isinstance(val_data, (str, bytes, dict)):
+        _fail_val_data(_VAL_DATA_KINDS, val_data)
+    elif hasattr(val_data, "take") and hasattr(val_data, "element_spec"):  # tf.data.Dataset
+        batches = list(val_data.take(limit).as_numpy_iterator())
+    elif isinstance(val_data, keras.utils.PyDataset):
+        batches = [val_data[i] for i in range(min(limit, len(val_data)))]
+    elif isinstance(val_data, Iterable):
+        batches = list(itertools.islice(iter(val_data), limit))
+    else:
+        _fail_val_data(_VAL_DATA_KINDS, val_data)
+    if not batches:
+        _fail_val_data("data that yields at least one batch", val_data)
+    subset = []
+    for batch in batches:
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(_as_batch(batch))
+        subset.append((x, y, sample_weight, _first_length(x)))
+    return subset
+
+
+def _fail_val_data(requirement: str, val_data: Any) -> None:
+    """A Keras-style error that describes `val_data` (its types and shapes, not its values)."""
+    raise ValueError(
+        f"Argument `val_data` must be {requirement}. Received: val_data={_describe(val_data)}"
+    )
+
+
+def _describe(data: Any) -> str:
+    """A short description of `data` for an error message (not its whole content)."""
+    if isinstance(data, (tuple, list)):
+        inner = ", ".join(_describe(item) for item in data)
+        return f"{type(data).__name__}({inner})"
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
+        return f"{type(data).__name__}(shape={tuple(data.shape)})"
+    if isinstance(data, (str, bytes, int, float, type(None))):
+        return repr(data)
+    return type(data).__name__
+
+
+def _validation_loss(model: Any, batches: list[tuple[Any, Any, Any, int]]) -> float:
+    """The compiled loss over `batches` in inference mode, weighted by batch size.
+
+    `model.test_on_batch` runs the model's compiled test step (traced once on
+    TensorFlow and JAX). It resets and updates the model's metrics, so their
+    values are put back afterwards; it changes no weight and no optimizer
+    variable.
+    """
+    metrics = [(v, np.array(ops.convert_to_numpy(v), copy=True)) for v in model.metrics_variables]
+    total, samples = 0.0, 0
+    try:
+        for x, y, sample_weight, size in batches:
+            logs = model.test_on_batch(x, y, sample_weight, return_dict=True)
+            total += float(logs["loss"]) * size
+            samples += size
+    finally:
+        _state.restore(metrics)
+    return total / samples
