@@ -302,17 +302,24 @@ def runs_table(
 def mean_over_runs(
     steps: Sequence[Sequence[int]], values: Sequence[Sequence[float]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The mean curve of several runs: at each step, the mean over the runs that reached it.
+    """The mean curve of several runs, over the steps that every run reached.
+
+    The curve ends where the first run stopped: past it, a mean over the runs
+    still going would drop each time a diverging run leaves it, and the
+    suggestion rules would read that drop as a steep descent.
 
     Args:
         steps: for each run, the ramp steps it recorded (increasing).
         values: for each run, its values (smoothed losses) at those steps.
 
     Returns:
-        `(grid, mean)`: the union of the steps, and the mean at each.
+        `(grid, mean)`: the steps that every run recorded, and the mean at each.
     """
     grid, table = runs_table(steps, values)
-    return grid, np.nanmean(table, axis=0) if grid.size else np.zeros(0)
+    if not grid.size:
+        return grid, np.zeros(0)
+    common = ~np.isnan(table).any(axis=0)
+    return grid[common], table[:, common].mean(axis=0)
 
 
 def band_over_runs(

@@ -1,6 +1,6 @@
 """keras_lr callbacks: scheduler callbacks, `LRLogger` and `LRFinder`."""
 
-from keras_lr.callbacks.lr_finder import LRFinder
+from keras_lr.callbacks.lr_finder import LRFinder, RangeTestRun
 from keras_lr.callbacks.lr_logger import LRLogger
 from keras_lr.callbacks.plateau import ReduceLROnPlateau
 from keras_lr.callbacks.schedulers import (
@@ -17,6 +17,7 @@ __all__ = [
     "LRFinder",
     "LRLogger",
     "OneCycleLR",
+    "RangeTestRun",
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "WarmupCosineDecay",

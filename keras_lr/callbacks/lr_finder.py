@@ -146,8 +146,7 @@ class LRFinder(keras.callbacks.Callback):
     `losses`, `raw_losses` and `steps` hold their aggregate:
 
     ```
-    losses[i] = mean of runs[r].losses at ramp step steps[i], over the runs
-                that reached that step
+    losses[i] = mean of runs[r].losses at ramp step steps[i], over all runs
     ```
     Ramp step `i` has the same LR in every run, so the runs share one grid of
     log-LR points and are averaged point by point, with no interpolation.
@@ -155,9 +154,10 @@ class LRFinder(keras.callbacks.Callback):
     smoothed loss at each LR; the smoothing (the EMA above) already damps the
     batch noise, and on the steps that every run reached the mean of the
     smoothed curves is the EMA of the mean batch loss. Runs that diverged
-    stop at different steps: past the first stop the mean is over the runs
-    still going (the band of `plot()` shows how many and how far apart), so
-    the curve keeps the whole LR range that was explored. `suggestion()`,
+    stop at different steps: the mean curve ends where the first run
+    stopped (past it, the mean would drop each time a diverging run left it,
+    which the suggestion rules would read as a steep descent); the band of
+    `plot()` still shows how far each run went. `suggestion()`,
     `suggest_range()` and `plot()` read the aggregate, and
     `suggestion_spread()` (`spread`, `reliable`) tells how much the per-run
     suggestions disagree. Used as a callback in your own `fit`, the finder
@@ -199,14 +199,14 @@ class LRFinder(keras.callbacks.Callback):
         best_lr: the LR of the lowest smoothed loss.
         best_loss: the lowest smoothed loss.
         diverged: whether the run stopped because the loss diverged or was
-            not finite (with several runs: the run that went furthest).
-        stop_reason: why the run (the run that went furthest) stopped.
+            not finite (with several runs: the run that stopped first).
+        stop_reason: why the run (the run that stopped first) stopped.
         runs: a `RangeTestRun` per run, with its own curve.
         val_steps: the ramp steps after which the validation subset was
             scored, with `find(val_data=...)`.
         val_lrs: the LR of those steps.
         val_losses: the validation loss after those steps (with several
-            runs, the mean over the runs that reached the step).
+            runs, the mean over the runs, where every run has a point).
         val_every: the `val_every` of the last `find()`.
 
     Example:
@@ -438,9 +438,9 @@ class LRFinder(keras.callbacks.Callback):
         self.val_steps = [int(s) for s in val_steps]
         self.val_lrs = [lr_of_step[s] for s in self.val_steps]
         self.val_losses = val_losses.tolist()
-        furthest = max(runs, key=lambda run: run.steps[-1] if run.steps else -1)
-        self.stop_reason = furthest.stop_reason
-        self.diverged = furthest.diverged
+        first = min(runs, key=lambda run: run.steps[-1] if run.steps else -1)
+        self.stop_reason = first.stop_reason
+        self.diverged = first.diverged
         self.best_lr, self.best_loss = None, math.inf
         if self.losses:
             best = int(np.argmin(self.losses))

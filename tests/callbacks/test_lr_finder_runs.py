@@ -66,12 +66,13 @@ def hand_stop_index(smoothed, stop_factor):
 
 
 def hand_mean(steps_per_run, values_per_run):
-    """`{step: mean of the values of the runs that have that step}`, with plain Python."""
+    """`{step: mean of the runs' values}` over the steps that every run has, in plain Python."""
     collected = {}
     for steps, values in zip(steps_per_run, values_per_run):
         for step, value in zip(steps, values):
             collected.setdefault(step, []).append(value)
-    return {step: sum(v) / len(v) for step, v in sorted(collected.items())}
+    runs = len(steps_per_run)
+    return {step: sum(v) / len(v) for step, v in sorted(collected.items()) if len(v) == runs}
 
 
 def hand_order(seed, run, samples, needed):
@@ -273,26 +274,24 @@ def test_shuffle_false_keeps_the_data_order_in_every_run():
     assert finder.suggestion_spread("valley") == 0.0 and finder.reliable
 
 
-def test_the_curve_is_the_mean_over_the_runs_that_reached_each_step(regression_runs):
+def test_the_curve_is_the_mean_over_the_runs_up_to_the_first_stop(regression_runs):
     finder = regression_runs
     runs = finder.runs
     mean = hand_mean([r.steps for r in runs], [r.losses for r in runs])
     raw = hand_mean([r.steps for r in runs], [r.raw_losses for r in runs])
-    longest = max(len(r.steps) for r in runs)
-    assert finder.steps == list(range(longest)) == list(mean)
-    assert_allclose(finder.lrs, RAMP[:longest], rtol=1e-6)
+    shortest = min(len(r.steps) for r in runs)
+    assert shortest < max(len(r.steps) for r in runs), "the runs must stop at different steps"
+    assert finder.steps == list(range(shortest)) == list(mean)
+    assert_allclose(finder.lrs, RAMP[:shortest], rtol=1e-6)
     assert_allclose(finder.losses, list(mean.values()), rtol=1e-12)
     assert_allclose(finder.raw_losses, list(raw.values()), rtol=1e-12)
-    # Past the first stop, only the runs still going count.
-    shortest = min(len(r.steps) for r in runs)
-    survivors = [r for r in runs if len(r.steps) == longest]
-    assert finder.losses[-1] == pytest.approx(np.mean([r.losses[-1] for r in survivors]))
-    # Where every run has a point, the mean of the EMAs is the EMA of the mean batch loss.
-    common = hand_smoothed(list(raw.values())[:shortest], BETA)
-    assert_allclose(finder.losses[:shortest], common, rtol=1e-9)
+    # The mean of the EMAs is the EMA of the mean batch loss.
+    common = hand_smoothed(list(raw.values()), BETA)
+    assert_allclose(finder.losses, common, rtol=1e-9)
     best = int(np.argmin(finder.losses))
     assert finder.best_lr == finder.lrs[best] and finder.best_loss == finder.losses[best]
-    assert finder.stop_reason == "diverged" and finder.diverged
+    first = min(runs, key=lambda r: len(r.steps))
+    assert finder.stop_reason == first.stop_reason == "diverged" and finder.diverged
     # The validation curve, the same way.
     val = hand_mean([r.val_steps for r in runs], [r.val_losses for r in runs])
     assert finder.val_steps == list(val)
@@ -415,7 +414,7 @@ def test_restore_after_an_error_in_a_later_run():
         finder.find(model, x, y, batch_size=8, callbacks=[FailInSecondRun()])
     assert [len(run.lrs) for run in finder.runs] == [8, 3]
     assert_same_state(before, training_state(model))
-    assert len(finder.lrs) == 8  # the mean over what was recorded
+    assert len(finder.lrs) == 3  # the mean over the steps both recorded runs reached
 
 
 def test_other_inputs_are_iterated_as_given_with_new_seeds():
