@@ -21,6 +21,12 @@ task has a fixed budget (epochs, batch size) used by every training run.
   NaN or 4x the best loss, and picks the LR at the minimum of the SMA
   derivative `(loss[i] - loss[i - 10]) / 10`, skipping the first 10 and last 5
   points. Each suggestion is trained with the same seed on the same budget.
+- The finder's options (issue #6): the same methods read from a range test
+  with `num_runs=3` (three runs with their own data order and seeds, curves
+  averaged; `reliable` flag recorded), and from the validation curve of
+  `find(val_data=..., val_every=5)`, where the finder trains on 80% of the
+  training split and scores the other 20% (never the benchmark's validation
+  split) every 5 steps on at most 5 batches.
 - Relative score = score / grid-best (for R^2 too); "within 3%" means a mean
   relative score >= 0.97. Spread = max - min of log10(suggested LR) over seeds.
 
@@ -51,8 +57,12 @@ METHODS = ("consensus", "valley", "steepest", "minimum")
 DEFAULT_METHOD = "consensus"
 PREVIOUS_DEFAULT = "valley"  # the default before this benchmark (fastai's rule)
 BASELINE = "Keras 2 recipe (logs['loss'], SMA 10)"
-CANDIDATES = (*METHODS, BASELINE)
+RUNS, VAL_EVERY, VAL_FRACTION = 3, 5, 0.2
+RUNS_SUFFIX, VAL_SUFFIX = f" ({RUNS} runs)", f" (val curve, every {VAL_EVERY})"
+VARIANTS = {"": {}, RUNS_SUFFIX: {"num_runs": RUNS}, VAL_SUFFIX: {"val": True}}
+CANDIDATES = (*(m + suffix for suffix in VARIANTS for m in METHODS), BASELINE)
 WITHIN = 0.97
+TIE = 0.005
 BAR_SPREAD = 0.5
 START_LR, END_LR = 1e-6, 10.0
 SMA, SKIP_START, SKIP_END = 10, 10, 5
@@ -209,26 +219,39 @@ class TaskRun:
         residual = np.sum((s.y_val - prediction[:, 0]) ** 2)
         return max(0.0, float(1.0 - residual / np.sum((s.y_val - s.y_val.mean()) ** 2)))
 
-    def suggestions(self, seed: int, num_steps: int) -> dict[str, float | None]:
-        """Each candidate's LR from a range test seeded with `seed`."""
+    def suggestions(self, seed: int, num_steps: int) -> tuple[dict[str, float | None], dict]:
+        """Each candidate's LR from range tests seeded with `seed`, and the finders' flags."""
         from keras_lr import LRFinder
 
-        finder = LRFinder(START_LR, END_LR, num_steps, verbose=0)
-        finder.find(
-            self.fresh(seed),
-            self.split.x_train,
-            self.split.y_train,
-            batch_size=self.task.batch_size,
-        )
         lrs: dict[str, float | None] = {}
-        for method in METHODS:
-            try:
-                lrs[method] = finder.suggestion(method)
-            except ValueError:
-                lrs[method] = None
+        flags: dict = {}
+        s = self.split
+        for suffix, options in VARIANTS.items():
+            finder = LRFinder(START_LR, END_LR, num_steps, num_runs=options.get("num_runs", 1), seed=seed, verbose=0)
+            model = self.fresh(seed)
+            curve = "train"
+            if options.get("val"):
+                cut = int(round(len(s.x_train) * (1 - VAL_FRACTION)))
+                finder.find(
+                    model,
+                    s.x_train[:cut],
+                    s.y_train[:cut],
+                    batch_size=self.task.batch_size,
+                    val_data=(s.x_train[cut:], s.y_train[cut:]),
+                    val_every=VAL_EVERY,
+                )
+                curve = "val"
+            else:
+                finder.find(model, s.x_train, s.y_train, batch_size=self.task.batch_size)
+            for method in METHODS:
+                try:
+                    lrs[method + suffix] = finder.suggestion(method, curve=curve)
+                except ValueError:
+                    lrs[method + suffix] = None
+            if options.get("num_runs", 1) > 1:
+                flags = {"spread": finder.spread, "reliable": finder.reliable}
         self._reset(seed, START_LR)
         recipe = keras2_range_test(num_steps)
-        s = self.split
         self.model.fit(
             s.x_train,
             s.y_train,
@@ -238,7 +261,7 @@ class TaskRun:
             callbacks=[recipe],
         )
         lrs[BASELINE] = keras2_suggestion(recipe.lrs, recipe.losses)
-        return lrs
+        return lrs, flags
 
 
 def evaluate_task(task: Task, args: Any) -> dict:
@@ -253,14 +276,18 @@ def evaluate_task(task: Task, args: Any) -> dict:
     print(f"  grid best {best:.4f} at lr={grid_lrs[int(np.argmax(means))]:.3g}", flush=True)
 
     picks: dict[str, dict[str, list]] = {c: {"lr": [], "score": []} for c in CANDIDATES}
+    flags: list[dict] = []
     for seed in range(args.finder_seeds):
-        for candidate, lr in run.suggestions(seed, args.finder_steps).items():
+        suggested, seed_flags = run.suggestions(seed, args.finder_steps)
+        flags.append(seed_flags)
+        for candidate, lr in suggested.items():
             picks[candidate]["lr"].append(lr)
             picks[candidate]["score"].append(0.0 if lr is None else run.train(seed, lr))
         print(
             f"  seed {seed}: "
             + ", ".join(
-                f"{c.split(' ')[0]} lr={p['lr'][-1] or float('nan'):.3g} score={p['score'][-1]:.4f}"
+                f"{'keras2' if c == BASELINE else c} lr={p['lr'][-1] or float('nan'):.3g} "
+                f"score={p['score'][-1]:.4f}"
                 for c, p in picks.items()
             ),
             flush=True,
@@ -276,6 +303,7 @@ def evaluate_task(task: Task, args: Any) -> dict:
             "best_score": best,
         },
         "candidates": {c: summarize_candidate(p, best) for c, p in picks.items()},
+        "runs_flags": flags,
         "wall_s": round(time.perf_counter() - started, 1),
     }
 
@@ -313,7 +341,15 @@ def summarize(tasks: dict[str, dict]) -> dict:
             "mean_spread": statistics.mean(r["spread_decades"] for r in rows.values()),
             "max_spread": max(r["spread_decades"] for r in rows.values()),
         }
-    bars = {}
+    # The best candidate: most tasks within 3%, then the highest mean relative
+    # score; scores within TIE of the highest are a tie (one seed of one task
+    # moves a mean by about that much), broken by the smaller max spread.
+    most_within = max(summary[c]["tasks_within"] for c in CANDIDATES)
+    contenders = [c for c in CANDIDATES if summary[c]["tasks_within"] == most_within]
+    top = max(summary[c]["mean_relative"] for c in contenders)
+    tied = [c for c in contenders if summary[c]["mean_relative"] >= top - TIE]
+    best = min(tied, key=lambda c: summary[c]["max_spread"])
+    bars = {f"the default ({DEFAULT_METHOD}, 1 run, training curve) scores best": best == DEFAULT_METHOD}
     for method in (DEFAULT_METHOD, PREVIOUS_DEFAULT):
         row = summary[method]
         bars[f"{method} within 3% of the grid-best on every task"] = (
@@ -325,7 +361,8 @@ def summarize(tasks: dict[str, dict]) -> dict:
         bars[f"{method} spread < {BAR_SPREAD} decades on every task"] = (
             row["max_spread"] < BAR_SPREAD
         )
-    return {"candidates": summary, "bars": bars}
+    highest = max(contenders, key=lambda c: summary[c]["mean_relative"])
+    return {"candidates": summary, "best": best, "tied": tied, "highest": highest, "bars": bars}
 
 
 def measure(args: Any) -> dict:
@@ -381,10 +418,18 @@ def task_markdown(name: str, result: dict) -> list[str]:
                 "yes" if c["within"] else "no",
             ]
         )
+    flags = [f for f in result.get("runs_flags", []) if f]
+    flag_text = ""
+    if flags:
+        flag_text = (
+            f" The {RUNS}-run finders call themselves reliable (spread of the {RUNS} runs' "
+            f"{DEFAULT_METHOD} < {BAR_SPREAD} decades) for {sum(f['reliable'] for f in flags)}/{len(flags)} "
+            f"seeds; their spread: " + ", ".join(f"{f['spread']:.2f}" for f in flags) + " decades."
+        )
     return [
         f"### {name}",
         "",
-        result["description"] + f"; {result['wall_s']} s.",
+        result["description"] + f"; {result['wall_s']} s." + flag_text,
         "",
         C.md_table(["LR", "mean score", "std over seeds", ""], grid_rows),
         "",
@@ -438,6 +483,13 @@ def report(record: dict) -> str:
             "max spread (decades)",
         ]
         lines += [f"### Summary ({backend})", "", C.md_table(headers, rows), ""]
+        if "best" in summary:
+            lines += [
+                f"Best candidate: {summary['best']} (rule: most tasks within 3%, then the highest mean "
+                f"relative score, scores within {TIE} of it being a tie broken by the smaller max spread). "
+                f"Highest mean relative score: {summary['highest']}; tied: {', '.join(summary['tied'])}.",
+                "",
+            ]
         lines += [f"- {C.verdict(ok)}: {bar}" for bar, ok in summary["bars"].items()]
         lines.append("")
     lines += C.errors_block(record)
