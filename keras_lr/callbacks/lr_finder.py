@@ -560,18 +560,22 @@ class LRFinder(keras.callbacks.Callback):
         self._in_find = True
         try:
             if self.num_runs == 1:
-                try:
-                    model.fit(callbacks=callbacks, **data_args, **fit_kwargs)
-                finally:
-                    if self.model is None:
-                        self.set_model(model)
-                    self._finish()
+                self._fit_once(model, callbacks, {**data_args, **fit_kwargs})
             else:
                 self._find_runs(model, x, y, data_args, callbacks, fit_kwargs)
         finally:
             self._in_find = False
             self._val_batches = None
         return self
+
+    def _fit_once(self, model: keras.Model, callbacks: list[Any], fit_args: dict[str, Any]) -> None:
+        """One `fit` of the range test; the model is put back in a `finally`."""
+        try:
+            model.fit(callbacks=callbacks, **fit_args)
+        finally:
+            if self.model is None:
+                self.set_model(model)
+            self._finish()
 
     def _find_runs(
         self,
@@ -608,12 +612,7 @@ class LRFinder(keras.callbacks.Callback):
                     )
                 else:
                     run_args = data_args
-                try:
-                    model.fit(callbacks=callbacks, **run_args, **fit_kwargs)
-                finally:
-                    if self.model is None:
-                        self.set_model(model)
-                    self._finish()
+                self._fit_once(model, callbacks, {**run_args, **fit_kwargs})
         finally:
             if self._original is not None and self.restore:
                 _state.restore(self._original)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from range_test_oracles import hand_smoothed, hand_stop_index
 
 import keras_lr
 
@@ -163,25 +164,6 @@ class RaiseAt(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if batch == self.batch:
             raise self.error
-
-
-def hand_smoothed(losses, beta):
-    """The bias-corrected EMA, by hand."""
-    avg, smoothed = 0.0, []
-    for n, loss in enumerate(losses, start=1):
-        avg = beta * avg + (1.0 - beta) * loss
-        smoothed.append(avg / (1.0 - beta**n))
-    return smoothed
-
-
-def hand_stop_index(smoothed, stop_factor):
-    """The first index whose smoothed loss exceeds the best before it by the stop rule."""
-    best = smoothed[0]
-    for i in range(1, len(smoothed)):
-        if smoothed[i] - best > (stop_factor - 1.0) * abs(best):
-            return i
-        best = min(best, smoothed[i])
-    return None
 
 
 def scripted_run(finder, losses):

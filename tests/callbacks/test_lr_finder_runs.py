@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from range_test_oracles import hand_smoothed, hand_stop_index
 
 import keras_lr
 from keras_lr import suggest
@@ -44,25 +45,6 @@ def _one_torch_thread():
 def exp_ramp(start, end, n):
     """`start * (end / start) ** (i / (n - 1))` for `i = 0 .. n - 1`."""
     return np.array([start * (end / start) ** (i / (n - 1)) for i in range(n)], "float64")
-
-
-def hand_smoothed(losses, beta):
-    """The bias-corrected EMA, by hand."""
-    avg, smoothed = 0.0, []
-    for n, loss in enumerate(losses, start=1):
-        avg = beta * avg + (1.0 - beta) * loss
-        smoothed.append(avg / (1.0 - beta**n))
-    return smoothed
-
-
-def hand_stop_index(smoothed, stop_factor):
-    """The first index whose smoothed loss exceeds the best before it by the stop rule."""
-    best = smoothed[0]
-    for i in range(1, len(smoothed)):
-        if smoothed[i] - best > (stop_factor - 1.0) * abs(best):
-            return i
-        best = min(best, smoothed[i])
-    return None
 
 
 def hand_mean(steps_per_run, values_per_run):
