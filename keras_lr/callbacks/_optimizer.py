@@ -137,6 +137,8 @@ class StepTable:
 
 
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def table_for(schedule: Callable[[Any], Any]) -> StepTable:
     """The (cached) `StepTable` of a schedule. Schedules are immutable."""
     try:

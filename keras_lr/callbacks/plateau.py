@@ -42,7 +42,9 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
       `ReduceLROnPlateau`, `f` is recovered as that LR over the schedule's
       value at the same step (`verbose=1` prints it). Checkpoints written in
       the middle of an epoch (`save_freq=<int>`) carry the factor of the last
-      epoch end only with respect to that step, so save per epoch.
+      epoch end only with respect to that step, so save per epoch. In memory
+      the factor stays with the optimizer for later `fit` calls, as a reduced
+      float LR does.
 
     With a schedule the warmup/cosine/cyclic shape continues, scaled down:
     `lr(t) = max(f * schedule(t), min(schedule(t), min_lr))`
