@@ -238,9 +238,10 @@ def test_the_factor_of_an_optimizer_schedule_survives_save(one_weight, tmp_path,
     assert plateau.scale == pytest.approx(0.5 ** len(reductions))
 
 
+@pytest.mark.parametrize("reload", [True, False], ids=["loaded", "same_model"])
 @pytest.mark.parametrize("plateau_first", [False, True])
 @pytest.mark.parametrize("unit", ["step", "epoch"])
-def test_the_factor_on_a_scheduler_callback_survives_save(one_weight, tmp_path, unit, plateau_first):
+def test_the_factor_on_a_scheduler_callback_survives_save(one_weight, tmp_path, unit, plateau_first, reload):
     epochs, more, total = 7, 3, 10
     model = one_weight.model(0.01)
 
@@ -252,7 +253,10 @@ def test_the_factor_on_a_scheduler_callback_survives_save(one_weight, tmp_path, 
     path = os.fspath(tmp_path / "model.keras")
     reductions = reducing_run(one_weight, model, [scheduler(), keras.callbacks.ModelCheckpoint(path)], epochs)
     assert reductions
-    loaded = keras.saving.load_model(path, custom_objects={"mean_prediction": one_weight.mean_prediction})
+    if reload:
+        loaded = keras.saving.load_model(path, custom_objects={"mean_prediction": one_weight.mean_prediction})
+    else:  # a second `fit` of the same model continues with the factor it holds
+        loaded = model
     start = one_weight.kernel(loaded)
     plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=100)
     resumed = [plateau, scheduler()] if plateau_first else [scheduler(), plateau]
