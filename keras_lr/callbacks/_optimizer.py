@@ -24,6 +24,7 @@ steps (one vectorized call) and each step looks its value up.
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -184,7 +185,7 @@ def _recover_step_factor(optimizer: Any) -> bool:
         return False
     steps = iterations(optimizer)
     last = float(schedule_values(state[_SCHEDULE], [steps - 1])[0]) if steps > 0 else None
-    recover_factor(optimizer, last)
+    recover_factor(optimizer, last, at=f"step {steps - 1}")
     return True
 
 
@@ -295,27 +296,55 @@ def sync_lr_variable(optimizer: Any, epoch: int) -> None:
         optimizer._learning_rate.assign(scale_value(optimizer, raw))
 
 
-def recover_factor(optimizer: Any, last_value: float | None) -> float:
+def recover_factor(optimizer: Any, last_value: float | None, at: str = "the last step") -> float:
     """Recovers the plateau factor of a resumed run from the saved LR variable.
 
-    `last_value` is the unscaled schedule's LR of the last update (None before
-    any update). The saved LR variable holds the scaled LR of that update, so
-    their ratio is the factor (clipped to (0, 1]). Nothing is known when the
-    schedule was 0 there: the factor is then 1.
+    `last_value` is the unscaled schedule's LR of the last update, `at`
+    (None before any update). The saved LR variable holds the scaled LR of
+    that update, so their ratio is the factor, provided it is a power of the
+    plateau's `factor` (or the LR sat at `min_lr`): any other ratio comes from
+    something else (training with a float LR, another schedule, another
+    `factor`), and the factor starts at 1 with a warning. Nothing is known
+    when the schedule was 0 there: the factor is then 1.
     """
     optimizer = unwrap(optimizer)
     plateau = optimizer.__dict__[_PLATEAU]
     value = 1.0
     if last_value is not None and last_value > 0 and isinstance(optimizer._learning_rate, keras.Variable):
         saved = float(ops.convert_to_numpy(optimizer._learning_rate))
-        value = min(max(saved / last_value, 0.0), 1.0) or 1.0
+        value = _factor_from_ratio(saved, last_value, plateau, at)
     object.__setattr__(optimizer, _FACTOR, (value, plateau.min_lr))
     if plateau.verbose and value < 1.0:
         print_msg(
             f"ReduceLROnPlateau: resuming with the schedule scaled by {value:.6g} "
-            "(the saved learning rate over the schedule's value at the last step)."
+            f"(the saved learning rate over the schedule's value at {at})."
         )
     return value
+
+
+_RATIO_RTOL = 1e-4  # float32 LRs and schedules agree to ~1e-7
+
+
+def _factor_from_ratio(saved: float, last_value: float, plateau: Any, at: str) -> float:
+    """The factor that explains `saved = scaled(last_value, factor, min_lr)`, else 1."""
+    ratio = saved / last_value
+    if math.isclose(ratio, 1.0, rel_tol=_RATIO_RTOL):
+        return 1.0
+    if 0 < ratio < 1:
+        reductions = round(math.log(ratio) / math.log(plateau.factor))
+        if reductions >= 1 and math.isclose(plateau.factor**reductions, ratio, rel_tol=_RATIO_RTOL):
+            return plateau.factor**reductions
+        if plateau.min_lr > 0 and math.isclose(saved, plateau.min_lr, rel_tol=_RATIO_RTOL):
+            return ratio  # held at min_lr: the factor is this or smaller, the LR the same
+    warnings.warn(
+        f"ReduceLROnPlateau starts with the schedule unscaled: the saved learning rate "
+        f"{saved:.6g} is not the schedule's value at {at} ({last_value:.6g}) reduced by "
+        f"factor={plateau.factor} (a power of it, or min_lr={plateau.min_lr}), so it does "
+        "not come from an earlier reduction with these arguments (it was set by a float "
+        "learning rate, another schedule or another factor).",
+        stacklevel=2,
+    )
+    return 1.0
 
 
 def scale_value(optimizer: Any, value: float) -> float:

@@ -39,8 +39,11 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
       The LR variable, unused by the step, is kept equal to the LR of the
       last update at each epoch end, so a checkpoint records it; when a
       loaded model is trained again with the same scheduler and a
-      `ReduceLROnPlateau`, `f` is recovered as that LR over the schedule's
-      value at the same step (`verbose=1` prints it). Checkpoints written in
+      `ReduceLROnPlateau` with the same `factor`, `f` is recovered as that
+      LR over the schedule's value at the same step, a power of `factor`
+      (`verbose=1` prints it). Any other ratio did not come from this
+      callback (training before with a float LR, another schedule or
+      another `factor`): `f` then starts at 1, with a warning. Checkpoints written in
       the middle of an epoch (`save_freq=<int>`) carry the factor of the last
       epoch end only with respect to that step, so save per epoch. In memory
       the factor stays with the optimizer for later `fit` calls, as a reduced

@@ -87,7 +87,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         if self.unit == "epoch":
             if _optimizer.plateau_present(optimizer) and _optimizer.factor(optimizer) is None:
                 last = float(_optimizer.schedule_values(self.schedule, [epoch - 1])[0]) if epoch else None
-                _optimizer.recover_factor(optimizer, last)
+                _optimizer.recover_factor(optimizer, last, at=f"epoch {epoch - 1}")
             raw = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
             lr = _optimizer.scale_value(optimizer, raw)
             _optimizer.set_lr(optimizer, lr)
@@ -106,6 +106,9 @@ class ScheduleCallback(keras.callbacks.Callback):
         self._record_steps()
         if logs is not None and self.learning_rates:
             logs["learning_rate"] = self.learning_rates[-1]
+        # A checkpoint saved now records the LR of the last update in the LR variable:
+        # what a resumed `ReduceLROnPlateau` reads its factor from.
+        _optimizer.sync_lr_variable(self.model.optimizer, epoch)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._record_steps()

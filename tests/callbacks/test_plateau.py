@@ -9,6 +9,7 @@ kernel is minus the running sum of the LRs that the train step used.
 
 import math
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -65,15 +66,20 @@ def keras_reduction_epochs(one_weight, epochs, **kwargs):
     return [e for e in range(epochs) if lrs[e + 1] < lrs[e]]
 
 
+# A NaN first value: Keras starts from best=inf, so the NaN is no improvement.
+NAN_FIRST = [math.nan, *SCORES[1:]]
+
+
+@pytest.mark.parametrize("scores", [SCORES, NAN_FIRST], ids=["scores", "nan_first"])
 @pytest.mark.parametrize("case", KERAS_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
-def test_float_lr_behaves_like_keras(one_weight, case):
-    epochs = len(SCORES)
+def test_float_lr_behaves_like_keras(one_weight, case, scores):
+    epochs = len(scores)
     runs = []
     for plateau_class in (keras.callbacks.ReduceLROnPlateau, keras_lr.ReduceLROnPlateau):
         model = one_weight.model(0.01)
         reader = EpochLR()
         plateau = plateau_class(monitor="score", mode="min", **case)
-        history, recorder = one_weight.fit(model, [Scripted(SCORES), plateau, reader], epochs=epochs)
+        history, recorder = one_weight.fit(model, [Scripted(scores), plateau, reader], epochs=epochs)
         runs.append((reader.lrs, recorder.epoch_kernels, history.history["learning_rate"]))
     (keras_lrs, keras_kernels, keras_logged), (lrs, kernels, logged) = runs
     assert len(set(keras_lrs)) > 1, "the oracle never reduced: the case tests nothing"
@@ -246,9 +252,7 @@ def test_the_factor_on_a_scheduler_callback_survives_save(one_weight, tmp_path, 
     model = one_weight.model(0.01)
 
     def scheduler():
-        if unit == "step":
-            return keras_lr.WarmupCosineDecay(0.1, total * STEPS, warmup_steps=8)
-        return keras_lr.WarmupCosineDecay(0.1, total, warmup_steps=2, unit="epoch")
+        return _scheduler(unit, total)
 
     path = os.fspath(tmp_path / "model.keras")
     reductions = reducing_run(one_weight, model, [scheduler(), keras.callbacks.ModelCheckpoint(path)], epochs)
@@ -263,11 +267,60 @@ def test_the_factor_on_a_scheduler_callback_survives_save(one_weight, tmp_path, 
     _, recorder = one_weight.fit(
         loaded, [Scripted([1.0] * (epochs + more)), *resumed], epochs=epochs + more, initial_epoch=epochs
     )
-    n = (epochs + more) * STEPS
-    raw = cosine_lrs(n, 0.1, total * STEPS, 8) if unit == "step" else np.repeat(cosine_lrs(epochs + more, 0.1, total, 2), STEPS)
-    lrs = scaled_lrs(raw, reductions, 0.5, 0.0)
+    lrs = scaled_lrs(_scheduled_lrs(unit, epochs + more, total), reductions, 0.5, 0.0)
     one_weight.assert_lrs_applied(recorder, lrs, start_kernel=start + lrs[: epochs * STEPS].sum())
     assert plateau.scale == pytest.approx(0.5 ** len(reductions), rel=1e-5)
+
+
+def _scheduler(unit, total):
+    if unit == "step":
+        return keras_lr.WarmupCosineDecay(0.1, total * STEPS, warmup_steps=8)
+    return keras_lr.WarmupCosineDecay(0.1, total, warmup_steps=2, unit="epoch")
+
+
+def _scheduled_lrs(unit, epochs, total):
+    if unit == "step":
+        return cosine_lrs(epochs * STEPS, 0.1, total * STEPS, 8)
+    return np.repeat(cosine_lrs(epochs, 0.1, total, 2), STEPS)
+
+
+@pytest.mark.parametrize("unit", ["step", "epoch"])
+def test_a_plateau_added_on_resume_of_a_run_without_one_starts_unscaled(one_weight, tmp_path, unit):
+    """The checkpoint of a scheduled run holds the LR of its last update, not the compiled one."""
+    epochs, more, total = 4, 3, 10
+    model = one_weight.model(0.01)
+    path = os.fspath(tmp_path / "model.keras")
+    one_weight.fit(model, [_scheduler(unit, total), keras.callbacks.ModelCheckpoint(path)], epochs=epochs)
+    loaded = keras.saving.load_model(path, custom_objects={"mean_prediction": one_weight.mean_prediction})
+    start = one_weight.kernel(loaded)
+    plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=100)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*schedule unscaled")
+        _, recorder = one_weight.fit(
+            loaded,
+            [Scripted([1.0] * (epochs + more)), _scheduler(unit, total), plateau],
+            epochs=epochs + more,
+            initial_epoch=epochs,
+        )
+    lrs = _scheduled_lrs(unit, epochs + more, total)
+    one_weight.assert_lrs_applied(recorder, lrs, start_kernel=start + lrs[: epochs * STEPS].sum())
+    assert plateau.scale == 1.0
+
+
+def test_a_plateau_added_after_training_with_a_float_lr_starts_unscaled(one_weight):
+    """The float LR left in the variable is no plateau factor: it is not a power of `factor`."""
+    first, epochs, total = 2, 5, 10
+    model = one_weight.model(0.01)
+    one_weight.fit(model, epochs=first)
+    plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=100)
+    with pytest.warns(UserWarning, match="starts with the schedule unscaled"):
+        _, recorder = one_weight.fit(
+            model, [Scripted([1.0] * epochs), _scheduler("step", total), plateau], epochs=epochs, initial_epoch=first
+        )
+    lrs = _scheduled_lrs("step", epochs, total)
+    lrs[: first * STEPS] = 0.01
+    one_weight.assert_lrs_applied(recorder, lrs)
+    assert plateau.scale == 1.0
 
 
 def test_scaled_schedule_serializes():
