@@ -452,7 +452,7 @@ class LRFinder(keras.callbacks.Callback):
             lengths = ", ".join(str(len(run.lrs)) for run in self.runs)
             text = (
                 f"LRFinder: {len(self.runs)} runs of {lengths} points, mean curve of "
-                f"{len(self.lrs)} points; the longest run stopped because {stop}"
+                f"{len(self.lrs)} points (up to where the first run stopped, because {stop})"
             )
         else:
             text = f"LRFinder: {len(self.lrs)} points, stopped because {stop}"
