@@ -147,3 +147,17 @@ class OneWeight:
 @pytest.fixture
 def one_weight():
     return OneWeight()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """On a busy machine, torch's CPU thread pool spins: one thread is many times faster here."""
+    if keras.config.backend() != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -27,18 +27,7 @@ from keras_lr import suggest
 BATCH = 4
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """On a busy machine, torch's CPU thread pool spins: one thread is many times faster here."""
-    if keras.config.backend() != "torch":
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---------------------------------------------------------------- helpers
