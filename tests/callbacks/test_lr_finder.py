@@ -14,6 +14,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from finder_models import bn_model, regression_data
 from numpy.testing import assert_allclose
 from range_test_oracles import hand_smoothed, hand_stop_index
 
@@ -72,28 +73,6 @@ def iterations(model):
 
 def current_lr(model):
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
-def bn_model(optimizer=None):
-    """A model with every kind of state: weights, BatchNorm statistics, a Dropout seed."""
-    model = keras.Sequential(
-        [
-            keras.Input((4,)),
-            keras.layers.Dense(8),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dropout(0.3),
-            keras.layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), loss="mse")
-    return model
-
-
-def regression_data(samples=64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(samples, 4)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]], "float32") + 0.1).astype("float32")
-    return x, y
 
 
 def training_state(model):
@@ -342,7 +321,7 @@ def empty_cwd(tmp_path, monkeypatch):
 
 def pretrained_bn_model(optimizer=None):
     model = bn_model(optimizer)
-    x, y = regression_data()
+    x, y = regression_data(64)
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     return model, x, y
 
@@ -643,7 +622,7 @@ def test_steps_per_execution_with_a_partial_last_execution():
 def test_steps_per_execution_restores_the_model():
     model = bn_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", steps_per_execution=4)
-    x, y = regression_data()
+    x, y = regression_data(64)
     model.fit(x, y, batch_size=16, verbose=0)
     before = training_state(model)
     keras_lr.LRFinder(1e-4, 1.0, 8, verbose=0).find(model, x, y, batch_size=8)
@@ -867,7 +846,7 @@ def test_tf_mirrored_strategy_ramp_and_restore(mirrored_strategy):
 
     with strategy.scope():
         model = bn_model()
-    x, y = regression_data()
+    x, y = regression_data(64)
     model.fit(x, y, batch_size=16, verbose=0)
     before = training_state(model)
     keras_lr.LRFinder(1e-4, 1.0, 6, verbose=0).find(model, x, y, batch_size=16)

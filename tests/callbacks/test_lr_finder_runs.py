@@ -18,6 +18,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from finder_models import bn_model, regression_data
 from numpy.testing import assert_allclose
 from range_test_oracles import hand_smoothed, hand_stop_index
 
@@ -103,28 +104,6 @@ def mean_prediction(y_true, y_pred):
 def ones(batches):
     samples = batches * BATCH
     return np.ones((samples, 1), "float32"), np.zeros((samples, 1), "float32")
-
-
-def bn_model():
-    """A model with every kind of state: weights, BatchNorm statistics, a Dropout seed."""
-    model = keras.Sequential(
-        [
-            keras.Input((4,)),
-            keras.layers.Dense(8),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dropout(0.3),
-            keras.layers.Dense(1),
-        ]
-    )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", metrics=["mae"])
-    return model
-
-
-def regression_data(samples=48, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(samples, 4)).astype("float32")
-    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]], "float32") + 0.1).astype("float32")
-    return x, y
 
 
 class StateProbe(keras.callbacks.Callback):
@@ -331,8 +310,8 @@ def test_save_and_load_round_trip(regression_runs, tmp_path):
 # ---------------------------------------------------------------- restore
 @pytest.mark.parametrize("restore", [True, False])
 def test_restores_bit_identically_between_runs_and_at_the_end(restore):
-    model = bn_model()
-    x, y = regression_data()
+    model = bn_model(metrics=["mae"])
+    x, y = regression_data(48)
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     before = training_state(model)
     lr_before = current_lr(model)
@@ -365,8 +344,8 @@ def test_restores_bit_identically_between_runs_and_at_the_end(restore):
 
 
 def test_restore_after_an_error_in_a_later_run():
-    model = bn_model()
-    x, y = regression_data()
+    model = bn_model(metrics=["mae"])
+    x, y = regression_data(48)
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     before = training_state(model)
 
@@ -391,7 +370,7 @@ def test_restore_after_an_error_in_a_later_run():
 def test_other_inputs_are_iterated_as_given_with_new_seeds():
     # The same batch, over and over: only the Dropout masks differ between runs.
     x, y = regression_data(16)
-    model = bn_model()
+    model = bn_model(metrics=["mae"])
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     before = training_state(model)
     batches = ((x, y) for _ in range(2))
@@ -465,7 +444,7 @@ def test_validation_matches_evaluate_on_the_subset():
     # the state after step 0, which the test reads and puts back.
     x, y = regression_data(64)
     x_val, y_val = regression_data(40, seed=1)
-    model = bn_model()
+    model = bn_model(metrics=["mae"])
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     finder = keras_lr.LRFinder(1e-4, 1e-2, 2, restore=False, verbose=0)
     probe = StateProbe()
@@ -488,7 +467,7 @@ def test_validation_matches_evaluate_on_the_subset():
 def test_validation_changes_neither_the_training_nor_the_recorded_losses():
     x, y = regression_data(48)
     x_val, y_val = regression_data(32, seed=1)
-    model = bn_model()
+    model = bn_model(metrics=["mae"])
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     start = training_state(model)
 
