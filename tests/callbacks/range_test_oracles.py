@@ -1,4 +1,6 @@
-"""The range test's smoothing and stop rule, written out by hand for the finder tests."""
+"""The range test's ramps, smoothing and stop rule, written out by hand for the finder tests."""
+
+import numpy as np
 
 
 def hand_smoothed(losses, beta):
@@ -18,3 +20,13 @@ def hand_stop_index(smoothed, stop_factor):
             return i
         best = min(best, smoothed[i])
     return None
+
+
+def exp_ramp(start, end, n):
+    """`start * (end / start) ** (i / (n - 1))` for `i = 0 .. n - 1`."""
+    return np.array([start * (end / start) ** (i / (n - 1)) for i in range(n)], "float64")
+
+
+def lin_ramp(start, end, n):
+    """`start + (end - start) * i / (n - 1)` for `i = 0 .. n - 1`."""
+    return np.array([start + (end - start) * i / (n - 1) for i in range(n)], "float64")

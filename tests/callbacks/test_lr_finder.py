@@ -14,14 +14,20 @@ import math
 import keras
 import numpy as np
 import pytest
-from finder_models import bn_model, regression_data
+from finder_models import (
+    BATCH,
+    assert_same_state,
+    bn_model,
+    current_lr,
+    kernel,
+    ones,
+    regression_data,
+    training_state,
+)
 from numpy.testing import assert_allclose
-from range_test_oracles import hand_smoothed, hand_stop_index
+from range_test_oracles import exp_ramp, hand_smoothed, hand_stop_index, lin_ramp
 
 import keras_lr
-
-BATCH = 4
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -30,16 +36,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def mean_prediction(y_true, y_pred):
     """A loss whose gradient with respect to the one-weight kernel is exactly 1."""
     return keras.ops.mean(y_pred)
-
-
-def exp_ramp(start, end, n):
-    """`start * (end / start) ** (i / (n - 1))` for `i = 0 .. n - 1`."""
-    return np.array([start * (end / start) ** (i / (n - 1)) for i in range(n)], "float64")
-
-
-def lin_ramp(start, end, n):
-    """`start + (end - start) * i / (n - 1)` for `i = 0 .. n - 1`."""
-    return np.array([start + (end - start) * i / (n - 1) for i in range(n)], "float64")
 
 
 def one_weight_model(optimizer=None, *, loss=mean_prediction, steps_per_execution=1):
@@ -57,43 +53,8 @@ def one_weight_model(optimizer=None, *, loss=mean_prediction, steps_per_executio
     return model
 
 
-def ones(batches, batch_size=BATCH):
-    """`(x, y)`: `batches` batches of ones, with zero targets."""
-    samples = batches * batch_size
-    return np.ones((samples, 1), "float32"), np.zeros((samples, 1), "float32")
-
-
-def kernel(model):
-    return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).reshape(()))
-
-
 def iterations(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-
-
-def current_lr(model):
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
-def training_state(model):
-    """`(path, value)` of every model variable and every optimizer variable."""
-    optimizers = [model.optimizer]
-    inner = getattr(model.optimizer, "inner_optimizer", None)
-    if inner is not None:
-        optimizers.append(inner)
-    variables, seen = [], set()
-    for variable in [*model.variables, *(v for o in optimizers for v in o.variables)]:
-        if id(variable) not in seen:
-            seen.add(id(variable))
-            variables.append(variable)
-    return [(v.path, np.array(keras.ops.convert_to_numpy(v), copy=True)) for v in variables]
-
-
-def assert_same_state(before, after):
-    assert [path for path, _ in after] == [path for path, _ in before]
-    for (path, old), (_, new) in zip(before, after):
-        assert old.dtype == new.dtype, path
-        assert np.array_equal(old, new), f"{path} changed: {old} -> {new}"
 
 
 def changed_paths(before, after):

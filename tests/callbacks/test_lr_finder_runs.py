@@ -18,25 +18,26 @@ import math
 import keras
 import numpy as np
 import pytest
-from finder_models import bn_model, regression_data
+from finder_models import (
+    BATCH,
+    assert_same_state,
+    bn_model,
+    current_lr,
+    kernel,
+    ones,
+    regression_data,
+    training_state,
+)
 from numpy.testing import assert_allclose
-from range_test_oracles import hand_smoothed, hand_stop_index
+from range_test_oracles import exp_ramp, hand_smoothed, hand_stop_index
 
 import keras_lr
 from keras_lr import suggest
-
-BATCH = 4
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---------------------------------------------------------------- helpers
-def exp_ramp(start, end, n):
-    """`start * (end / start) ** (i / (n - 1))` for `i = 0 .. n - 1`."""
-    return np.array([start * (end / start) ** (i / (n - 1)) for i in range(n)], "float64")
-
-
 def hand_mean(steps_per_run, values_per_run):
     """`{step: mean of the runs' values}` over the steps that every run has, in plain Python."""
     collected = {}
@@ -54,38 +55,11 @@ def hand_order(seed, run, samples, needed):
     return np.concatenate([rng.permutation(samples) for _ in range(passes)])[:needed], rng
 
 
-def training_state(model):
-    """`(path, value)` of every model variable and every optimizer variable."""
-    variables, seen = [], set()
-    for variable in [*model.variables, *model.optimizer.variables]:
-        if id(variable) not in seen:
-            seen.add(id(variable))
-            variables.append(variable)
-    return [(v.path, np.array(keras.ops.convert_to_numpy(v), copy=True)) for v in variables]
-
-
-def assert_same_state(before, after, ignore=()):
-    assert [path for path, _ in after] == [path for path, _ in before]
-    for (path, old), (_, new) in zip(before, after):
-        if any(word in path for word in ignore):
-            continue
-        assert old.dtype == new.dtype, path
-        assert np.array_equal(old, new), f"{path} changed: {old} -> {new}"
-
-
 def set_state(model, state):
     """Assigns a `training_state` back (the test's own restore)."""
     variables = {v.path: v for v in [*model.variables, *model.optimizer.variables]}
     for path, value in state:
         variables[path].assign(value)
-
-
-def kernel(model):
-    return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).reshape(()))
-
-
-def current_lr(model):
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
 def one_weight_model(loss=None):
@@ -99,11 +73,6 @@ def one_weight_model(loss=None):
 def mean_prediction(y_true, y_pred):
     """A loss whose gradient with respect to the one-weight kernel is the mean input."""
     return keras.ops.mean(y_pred, axis=-1)
-
-
-def ones(batches):
-    samples = batches * BATCH
-    return np.ones((samples, 1), "float32"), np.zeros((samples, 1), "float32")
 
 
 class StateProbe(keras.callbacks.Callback):
