@@ -17,7 +17,8 @@ definitions (facts and formulas), not copied:
   suggestion functions:
   - `valley`: the longest strictly decreasing subsequence of the losses
     (O(n^2) dynamic programming; the first longest one wins), from
-    `max_start = max_end - length` to `max_end`; the suggestion is the LR at
+    `max_start` to `max_end` (see `_valley_index` for fastai's exact
+    bookkeeping of `max_start`); the suggestion is the LR at
     `max_start + int(s) + int(s / 2)` with `s = (max_end - max_start) / 3`.
   - `steep`: the LR at the left point of the most negative finite difference
     `(loss[i+1] - loss[i]) / (log lr[i+1] - log lr[i])`.
@@ -75,16 +76,24 @@ def fastai_trim(curve: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _valley_index(losses: np.ndarray) -> int:
+    """fastai's valley index, with its exact bookkeeping.
+
+    fastai updates `max_end`/`max_start` inside the inner loop, the first time
+    the running length of the chain ending at `i` exceeds the best so far, so
+    `max_start = i - <that running length>` (which may be shorter than the
+    chain's final length). The same here, vectorized over the inner loop.
+    """
     n = len(losses)
-    lds = [1] * n
+    lds = np.ones(n, dtype=int)
     max_start, max_end = 0, 0
     for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
-                lds[i] = lds[j] + 1
-        if lds[max_end] < lds[i]:
+        candidates = np.where(losses[:i] > losses[i], lds[:i] + 1, 1)
+        running = np.maximum.accumulate(candidates)
+        lds[i] = running[-1]
+        above = np.flatnonzero(running > lds[max_end])
+        if above.size:
             max_end = i
-            max_start = max_end - lds[max_end]
+            max_start = i - int(running[above[0]])
     sections = (max_end - max_start) / 3
     return max_start + int(sections) + int(sections / 2)
 

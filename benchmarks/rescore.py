@@ -238,7 +238,7 @@ def score_task(rule: Rule, curves: list[Curve], grid: Grid) -> dict:
             continue
         rel, out = grid.relative(lr)
         relative.append(rel)
-        outside += out
+        outside += int(out)
     known = [lr for lr in lrs if lr is not None]
     spread = float(np.log10(max(known) / min(known))) if known else math.nan
     return {
@@ -284,14 +284,37 @@ def summarize(per_task: dict[str, dict], half: str) -> dict | None:
 
 
 # ------------------------------------------------------------------ task properties
-def flat_fraction(curve: Curve) -> float:
-    """The fraction of the recorded points before the smoothed loss first fell 10% below its start."""
+def _start_level(losses: np.ndarray) -> float:
+    # The median of the first 10 points: the first points of the EMA are single noisy batches.
+    return float(np.median(losses[:10]))
+
+
+def loss_drop(curve: Curve) -> float:
+    """How far the smoothed loss fell below its start, as a fraction of the start."""
     losses = curve.losses[np.isfinite(curve.losses)]
     if losses.size < 2:
+        return 0.0
+    start = _start_level(losses)
+    return float((start - losses.min()) / abs(start)) if start else 0.0
+
+
+def flat_fraction(curve: Curve) -> float:
+    """The share of the recorded points before the smoothed loss made half of its total fall.
+
+    That is, before its last downward crossing of the half-way level between
+    its start and its minimum, on the way to the minimum.
+
+    A loss that never fell more than 10% below its start is flat throughout (1.0).
+    """
+    losses = curve.losses[np.isfinite(curve.losses)]
+    if losses.size < 2 or loss_drop(curve) < FLAT_DROP:
         return 1.0
-    start = losses[0]
-    fell = np.flatnonzero(losses <= start - FLAT_DROP * abs(start))
-    return float(fell[0] / losses.size) if fell.size else 1.0
+    start = _start_level(losses)
+    lowest = int(np.argmin(losses))
+    # The last downward crossing of the half-way level before the minimum
+    # (an early noisy dip below it does not count).
+    above = np.flatnonzero(losses[:lowest] > start - 0.5 * (start - losses[lowest]))
+    return float((above[-1] + 1 if above.size else 0) / losses.size)
 
 
 def task_properties(data: Data) -> dict[str, dict]:
@@ -316,6 +339,7 @@ def task_properties(data: Data) -> dict[str, dict]:
         if curves:
             fractions = [flat_fraction(c) for c in curves]
             row.update(
+                loss_drop=float(np.median([loss_drop(c) for c in curves])),
                 flat_fraction=float(np.median(fractions)),
                 flat=bool(np.median(fractions) >= FLAT_FRACTION),
                 stops=[c.stop_reason for c in curves],
@@ -445,6 +469,7 @@ def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
                 _fmt(p.get("best_score", math.nan), ".4f"),
                 _fmt(p.get("sensitivity", math.nan), ".2f"),
                 _fmt(p.get("flat_fraction", math.nan), ".2f"),
+                _fmt(p.get("loss_drop", math.nan), ".2f"),
                 "yes" if p.get("flat") else "no",
                 ", ".join(sorted({str(s) for s in p.get("stops", [])})),
             ]
@@ -461,6 +486,7 @@ def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
                 "grid-best score",
                 "best/median",
                 "flat fraction",
+                "drop",
                 "flat",
                 "stop reasons",
             ),
@@ -474,9 +500,10 @@ def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
         f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.TEST)}).",
         "",
         f"Flat fraction: median over the seeds of the share of the recorded default-config "
-        f"points before the smoothed loss first fell {FLAT_DROP:.0%} below its starting value; "
-        f"'flat' when >= {FLAT_FRACTION}. best/median: grid-best / median of the grid's "
-        "seed-mean scores (LR-sensitive when >= 1.2).",
+        "points before the smoothed loss made half of its total fall (start: the median of its "
+        f"first 10 points; 1.0 when it never fell {FLAT_DROP:.0%} below the start); 'flat' when "
+        f">= {FLAT_FRACTION}. Drop: median of (start - min) / start. best/median: grid-best / "
+        "median of the grid's seed-mean scores (LR-sensitive when >= 1.2).",
     ]
     return "\n".join(lines)
 
@@ -525,7 +552,18 @@ def main(argv: list[str] | None = None) -> dict:
         args.markdown.write_text(markdown(data, scored, command.strip()) + "\n", encoding="utf-8")
         print(f"\nwrote {args.markdown}")
     if args.json is not None:
-        args.json.write_text(json.dumps(scored, indent=1, default=str) + "\n", encoding="utf-8")
+        record = {
+            "curves": args.curves,
+            "summary": {
+                name: {half: summarize(per_task, half) for half in T.HALVES}
+                for name, per_task in scored.items()
+            },
+            "tasks": task_properties(data),
+            "per_task": scored,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=1, default=str) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
     return scored
 
 
