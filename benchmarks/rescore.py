@@ -284,35 +284,40 @@ def summarize(per_task: dict[str, dict], half: str) -> dict | None:
 
 
 # ------------------------------------------------------------------ task properties
-def _start_level(losses: np.ndarray) -> float:
-    # The median of the first 10 points: the first points of the EMA are single noisy batches.
-    return float(np.median(losses[:10]))
+def _levels(curve: Curve) -> tuple[np.ndarray, float, int] | None:
+    """(finite losses, start level, index of the minimum), or None for a too-short curve.
+
+    The start level is the median of the first 30% of the points (at least
+    10): the first points of the EMA average only a few noisy batches. The
+    minimum is taken after the first 10 points for the same reason.
+    """
+    losses = curve.losses[np.isfinite(curve.losses)]
+    if losses.size < 12:
+        return None
+    start = float(np.median(losses[: max(10, int(0.3 * losses.size))]))
+    return losses, start, 10 + int(np.argmin(losses[10:]))
 
 
 def loss_drop(curve: Curve) -> float:
-    """How far the smoothed loss fell below its start, as a fraction of the start."""
-    losses = curve.losses[np.isfinite(curve.losses)]
-    if losses.size < 2:
+    """How far the smoothed loss fell below its start level, as a fraction of it."""
+    levels = _levels(curve)
+    if levels is None:
         return 0.0
-    start = _start_level(losses)
-    return float((start - losses.min()) / abs(start)) if start else 0.0
+    losses, start, lowest = levels
+    return float((start - losses[lowest]) / abs(start)) if start else 0.0
 
 
 def flat_fraction(curve: Curve) -> float:
     """The share of the recorded points before the smoothed loss made half of its total fall.
 
     That is, before its last downward crossing of the half-way level between
-    its start and its minimum, on the way to the minimum.
-
-    A loss that never fell more than 10% below its start is flat throughout (1.0).
+    its start level and its minimum, on the way to the minimum. A loss that
+    never fell more than 10% below its start level is flat throughout (1.0).
     """
-    losses = curve.losses[np.isfinite(curve.losses)]
-    if losses.size < 2 or loss_drop(curve) < FLAT_DROP:
+    levels = _levels(curve)
+    if levels is None or loss_drop(curve) < FLAT_DROP:
         return 1.0
-    start = _start_level(losses)
-    lowest = int(np.argmin(losses))
-    # The last downward crossing of the half-way level before the minimum
-    # (an early noisy dip below it does not count).
+    losses, start, lowest = levels
     above = np.flatnonzero(losses[:lowest] > start - 0.5 * (start - losses[lowest]))
     return float((above[-1] + 1 if above.size else 0) / losses.size)
 
@@ -501,7 +506,8 @@ def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
         "",
         f"Flat fraction: median over the seeds of the share of the recorded default-config "
         "points before the smoothed loss made half of its total fall (start: the median of its "
-        f"first 10 points; 1.0 when it never fell {FLAT_DROP:.0%} below the start); 'flat' when "
+        "first 30% of points; minimum: after the first 10 points; 1.0 when it never fell "
+        f"{FLAT_DROP:.0%} below the start); 'flat' when "
         f">= {FLAT_FRACTION}. Drop: median of (start - min) / start. best/median: grid-best / "
         "median of the grid's seed-mean scores (LR-sensitive when >= 1.2).",
     ]
