@@ -428,7 +428,12 @@ def per_task_table(scored: dict[str, dict], half: str) -> tuple[list[str], list[
     return headers, rows
 
 
-def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
+def markdown(
+    data: Data,
+    scored: dict[str, dict],
+    command: str,
+    other: tuple[Data, dict[str, dict]] | None = None,
+) -> str:
     import _common as C
 
     record = {"command": command, "machine": C.machine_info(), "quick": False}
@@ -457,6 +462,20 @@ def markdown(data: Data, scored: dict[str, dict], command: str) -> str:
             md_table(headers, rows),
             "",
         ]
+    if other is not None:
+        other_data, other_scored = other
+        lines += [
+            f"### The same rules on the `{other_data.config}` curves "
+            f"({sum(len(v) for v in other_data.curves.values())} curves; robustness to the ramp)",
+            "",
+        ]
+        for half in T.HALVES:
+            rows = []
+            for name, per_task in other_scored.items():
+                s = summarize(per_task, half)
+                if s is not None:
+                    rows.append(summary_row(name, s))
+            lines += [f"{half} half:", "", md_table(HEADERS, rows), ""]
     props = task_properties(data)
     lines += ["### Tasks", ""]
     rows = []
@@ -555,7 +574,14 @@ def main(argv: list[str] | None = None) -> dict:
             a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[1:])
         )
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(data, scored, command.strip()) + "\n", encoding="utf-8")
+        other = None
+        other_config = {"default": "steps300", "steps300": "default"}.get(args.curves)
+        if other_config is not None:
+            other_data = load_all(other_config, args.root)
+            if other_data.curves:
+                other = (other_data, evaluate(other_data, user_rules))
+        text = markdown(data, scored, command.strip(), other)
+        args.markdown.write_text(text + "\n", encoding="utf-8")
         print(f"\nwrote {args.markdown}")
     if args.json is not None:
         record = {
