@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+# keras_lr imports Keras: JAX (the benchmark's backend) unless the caller chose one.
+os.environ.setdefault("KERAS_BACKEND", "jax")
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -209,8 +211,15 @@ def keras_lr_method(method: str) -> Rule:
     return rule
 
 
+# keras_lr's current methods as importable rules, e.g. for
+# `suggestion_quality.py confirm --rule rescore:keras_lr_consensus`.
+keras_lr_consensus = keras_lr_method("consensus")
+keras_lr_valley = keras_lr_method("valley")
+keras_lr_steepest = keras_lr_method("steepest")
+keras_lr_minimum = keras_lr_method("minimum")
+
+
 def _keras_lr_methods() -> list[str]:
-    os.environ.setdefault("KERAS_BACKEND", "jax")
     try:
         from keras_lr import suggest
     except Exception:  # noqa: BLE001

@@ -390,8 +390,14 @@ def stage_confirm(args: argparse.Namespace) -> None:
 def stage_report(args: argparse.Namespace) -> None:
     import rescore
 
-    argv = ["--curves", args.curves, "--markdown", str(args.markdown), "--root", str(SQ)]
-    argv += ["--json", str(args.markdown.with_suffix(".json"))]
+    def shown(path: Path) -> str:  # relative to the repository root where possible
+        try:
+            return str(Path(path).resolve().relative_to(C.REPO))
+        except ValueError:
+            return str(path)
+
+    argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
+    argv += ["--json", shown(args.markdown.with_suffix(".json"))]
     for spec in args.rule or []:
         argv += ["--rule", spec]
     rescore.main(argv)
