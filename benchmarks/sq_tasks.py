@@ -507,6 +507,8 @@ _TASKS = (
         20,
         32,
         "MLP+LayerNorm",
+        # widened after the first grid: 1e-4 still scored 0.95 of the best
+        grid=(-5.0, 1.5),
     ),
     Task("majority-attn-adamw", DEV, "majority", "transformer6", "adamw", 10, 32, "attention"),
     # ---- test
@@ -530,6 +532,8 @@ _TASKS = (
         20,
         32,
         "MLP+BatchNorm",
+        # widened after the first grid: 3.2 still scored 0.99 of the best
+        grid=(-5.0, 1.5),
     ),
     Task("digits-cnn2d-rmsprop", TEST, "digits_images", "cnn2d", "rmsprop", 8, 32, "2-D CNN"),
     Task("motifs-cnn1d-bn-adamw", TEST, "motifs_b", "cnn1d_bn", "adamw", 10, 32, "1-D CNN+BN"),

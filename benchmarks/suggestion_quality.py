@@ -20,7 +20,8 @@ is resumable (a task already cached is skipped; `--force` recomputes):
   (smoothed), `stop_reason`. -> `results/sq/curves/<task>.json`
 - `grid`: the task's LR grid (`Task.grid_lrs()`: half-decade spacing, 12+
   points) x 2 training seeds; the validation score of every epoch of every
-  run. One compiled model per task is reused (weights reset to the seed's
+  run. A cached grid is extended, not retrained, when the task's grid range
+  or `--grid-seeds` grows. One compiled model per task is reused (weights reset to the seed's
   initial weights, optimizer variables zeroed, LR assigned, shuffling
   reseeded), so nothing recompiles. -> `results/sq/grid/<task>.json`
 - `confirm --rule module:function`: trains each task at each finder seed's
@@ -295,18 +296,36 @@ def stage_curves(args: argparse.Namespace) -> None:
         print(f"{task.name}: wrote {path} in {record['wall_s']} s", flush=True)
 
 
+def _cached_grid(path: Path) -> dict[tuple[str, int], list[float]]:
+    """(LR key, seed) -> epoch scores of a cached grid (empty when none)."""
+    if not path.exists():
+        return {}
+    record = read_json(path)
+    return {
+        (_lr_key(lr), seed): scores
+        for lr, row in zip(record["lrs"], record["epoch_scores"])
+        for seed, scores in enumerate(row)
+    }
+
+
 def stage_grid(args: argparse.Namespace) -> None:
+    """The grid of each task; a cached grid is extended (new LRs or seeds), never retrained."""
     for task in _selected(args):
         path = GRID_DIR / f"{task.name}.json"
-        if path.exists() and not args.force:
+        cached = {} if args.force else _cached_grid(path)
+        lrs = task.grid_lrs()
+        wanted = [(_lr_key(lr), seed) for lr in lrs for seed in range(args.grid_seeds)]
+        if all(key in cached for key in wanted):
             print(f"{task.name}: grid cached ({path})", flush=True)
             continue
         started = time.perf_counter()
         run = TaskRun(task)
-        lrs = task.grid_lrs()
         scores = []  # [lr][seed][epoch]
         for lr in lrs:
-            row = [run.train(seed, float(lr)) for seed in range(args.grid_seeds)]
+            row = []
+            for seed in range(args.grid_seeds):
+                key = (_lr_key(lr), seed)
+                row.append(cached[key] if key in cached else run.train(seed, float(lr)))
             scores.append(row)
             best = [max(r) for r in row]
             print(f"{task.name} lr={lr:.3g}: best-epoch scores {best}", flush=True)
