@@ -9,7 +9,8 @@ For each rule and each half of the split (`sq_tasks.py`: rules are chosen on
 - the spread of the suggestions per task (log10 max/min over the seeds, in
   decades): mean, max, and how many tasks have a spread < 0.5;
 - how many suggestions fell outside the grid (their score is the grid's edge
-  value, a stand-in) and how many were None (scored 0).
+  value, a stand-in), how many were None or raised a ValueError (scored 0),
+  and how many came with a warning ("warned"; warnings are silenced).
 
 Relative score of an LR = the seed-mean grid score, interpolated linearly in
 log10(LR) between grid points, / the grid's best seed-mean score.
@@ -26,6 +27,7 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --rule myrules:robust --rule myrules:other
     python benchmarks/rescore.py --curves steps300     # the 300-step curves
     python benchmarks/rescore.py --per-task            # a task x rule table too
+    python benchmarks/rescore.py --half dev            # only the dev half (while choosing)
     python benchmarks/rescore.py --markdown benchmarks/results/suggestion_quality.md
 """
 
@@ -38,6 +40,7 @@ import math
 import os
 import statistics
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +82,11 @@ class Curve:
         start_lr: the ramp's first LR.
         end_lr: the ramp's last LR.
         stop_reason: "diverged", "nan", "num_steps" or None.
+        stop_lr: the LR at which the test stopped because the loss diverged
+            (the last recorded point) or was not finite (the ramp's next
+            step, which was not recorded); None otherwise. As the finder's
+            `RangeTestRun.stop_lr`; derived from the cached curve when the
+            cache predates it.
         task: the task's name; seed: the finder seed; config: the curve's config.
     """
 
@@ -90,6 +98,7 @@ class Curve:
     start_lr: float
     end_lr: float
     stop_reason: str | None
+    stop_lr: float | None = None
     task: str = ""
     seed: int = 0
     config: str = "default"
@@ -99,7 +108,21 @@ class Curve:
         def arr(values: list) -> np.ndarray:
             return np.array([math.nan if v is None else v for v in values], dtype="float64")
 
+        config_ = data["config"]
+        start, end, num_steps = (
+            float(config_["start_lr"]),
+            float(config_["end_lr"]),
+            int(config_["num_steps"]),
+        )
+        stop_lr = data.get("stop_lr")
+        if stop_lr is None and data["lrs"]:
+            if data.get("stop_reason") == "diverged":
+                stop_lr = float(data["lrs"][-1])
+            elif data.get("stop_reason") == "nan":  # the exponential ramp's next step
+                step = min(int(data["steps"][-1]) + 1, num_steps - 1)
+                stop_lr = start * (end / start) ** (step / (num_steps - 1))
         return cls(
+            stop_lr=None if stop_lr is None else float(stop_lr),
             lrs=arr(data["lrs"]),
             losses=arr(data["losses"]),
             raw_losses=arr(data["raw_losses"]),
@@ -187,15 +210,37 @@ def load_rule(spec: str) -> tuple[str, Rule]:
     return spec, getattr(importlib.import_module(module), name)
 
 
-def safe_rule(rule: Rule, curve: Curve) -> float | None:
-    """The rule's LR, or None when it raises a ValueError or returns a non-positive value."""
+def safe_rule(rule: Rule, curve: Curve, caught: list | None = None) -> float | None:
+    """The rule's LR, or None when it raises a ValueError or returns a non-positive value.
+
+    Warnings the rule emits are silenced; with `caught`, they are appended to it.
+    """
     try:
-        lr = rule(curve)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            lr = rule(curve)
     except ValueError:
         return None
+    if caught is not None:
+        caught.extend(seen)
     if lr is None or not math.isfinite(lr) or lr <= 0:
         return None
     return float(lr)
+
+
+def to_keras_lr(curve: Curve, keep: np.ndarray | None = None) -> Any:
+    """The curve as a `keras_lr.suggest.Curve` (what `RangeTest.curve()` gives the rules)."""
+    from keras_lr import suggest
+
+    keep = slice(None) if keep is None else keep
+    return suggest.Curve(
+        curve.lrs[keep],
+        curve.losses[keep],
+        raw_losses=curve.raw_losses[keep],
+        num_steps=curve.num_steps,
+        stop_lr=curve.stop_lr,
+        stop_reason=curve.stop_reason,
+    )
 
 
 def keras_lr_method(method: str) -> Rule:
@@ -204,19 +249,23 @@ def keras_lr_method(method: str) -> Rule:
     def rule(curve: Curve) -> float:
         from keras_lr import suggest
 
-        ok = np.isfinite(curve.losses)
-        return suggest.suggest(curve.lrs[ok], curve.losses[ok], method)
+        ok = np.isfinite(curve.losses) & np.isfinite(curve.raw_losses)
+        if not hasattr(suggest, "Curve"):  # keras_lr before suggest.Curve
+            return suggest.suggest(curve.lrs[ok], curve.losses[ok], method)
+        return suggest.suggest(to_keras_lr(curve, ok), method=method)
 
     rule.__name__ = f"keras_lr_{method}"
     return rule
 
 
-# keras_lr's current methods as importable rules, e.g. for
-# `suggestion_quality.py confirm --rule rescore:keras_lr_consensus`.
-keras_lr_consensus = keras_lr_method("consensus")
-keras_lr_valley = keras_lr_method("valley")
-keras_lr_steepest = keras_lr_method("steepest")
-keras_lr_minimum = keras_lr_method("minimum")
+def __getattr__(name: str) -> Rule:
+    """keras_lr's methods as importable rules: `rescore:keras_lr_<method>`.
+
+    For example `suggestion_quality.py confirm --rule rescore:keras_lr_consensus`.
+    """
+    if name.startswith("keras_lr_"):
+        return keras_lr_method(name[len("keras_lr_") :])
+    raise AttributeError(f"module 'rescore' has no attribute {name!r}")
 
 
 def _keras_lr_methods() -> list[str]:
@@ -239,7 +288,12 @@ def builtin_rules() -> dict[str, tuple[Rule, bool]]:
 
 # ------------------------------------------------------------------ scoring
 def score_task(rule: Rule, curves: list[Curve], grid: Grid) -> dict:
-    lrs = [safe_rule(rule, c) for c in curves]
+    warned = []
+    lrs = []
+    for c in curves:
+        caught: list = []
+        lrs.append(safe_rule(rule, c, caught))
+        warned.append(bool(caught))
     relative, outside = [], 0
     for lr in lrs:
         if lr is None:
@@ -258,6 +312,7 @@ def score_task(rule: Rule, curves: list[Curve], grid: Grid) -> dict:
         "spread": spread,
         "outside": outside,
         "none": len(lrs) - len(known),
+        "warned": sum(warned),
     }
 
 
@@ -289,6 +344,7 @@ def summarize(per_task: dict[str, dict], half: str) -> dict | None:
         "spread_ok": sum(s < RELIABLE_SPREAD for s in spreads),
         "outside": sum(r["outside"] for r in rows.values()),
         "none": sum(r["none"] for r in rows.values()),
+        "warned": sum(r.get("warned", 0) for r in rows.values()),
     }
 
 
@@ -380,6 +436,7 @@ HEADERS = (
     "spread<0.5",
     "outside grid",
     "None",
+    "warned",
 )
 
 
@@ -395,6 +452,7 @@ def summary_row(name: str, s: dict) -> list[str]:
         f"{s['spread_ok']}/{s['tasks']}",
         str(s["outside"]),
         str(s["none"]),
+        str(s["warned"]),
     ]
 
 
@@ -453,7 +511,9 @@ def markdown(
         f"Curves: config `{data.config}` ({n_curves} curves over {len(data.curves)} tasks, "
         f"{'/'.join(map(str, seeds))} finder seeds each); grids: {len(data.grids)} tasks. Relative score: seed-mean grid "
         "score interpolated in log10(LR) / grid-best; a suggestion outside the grid scores the "
-        "edge value (counted in 'outside grid'); None scores 0. Spread: log10(max/min) of the "
+        "edge value (counted in 'outside grid'); a rule that returns None or raises a ValueError "
+        "scores 0 ('None'); 'warned': suggestions that came with a warning (such as keras_lr's "
+        "FallbackWarning). Spread: log10(max/min) of the "
         "suggested LRs over the seeds, in decades. Rules are chosen on **dev**; **test** judges.",
         "",
     ]
@@ -549,6 +609,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rule", action="append", default=[], help="module:function")
     parser.add_argument("--curves", default="default", help="default or steps300")
     parser.add_argument("--per-task", action="store_true")
+    parser.add_argument(
+        "--half",
+        default="both",
+        choices=("dev", "test", "both"),
+        help="print only one half (dev while choosing a rule; the markdown has both)",
+    )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
     parser.add_argument("--root", type=Path, default=SQ, help="the cache folder")
@@ -565,7 +631,7 @@ def main(argv: list[str] | None = None) -> dict:
         print("no grid cached yet: run `python benchmarks/suggestion_quality.py grid`")
         return {}
     scored = evaluate(data, user_rules)
-    for half in T.HALVES:
+    for half in T.HALVES if args.half == "both" else (args.half,):
         rows = []
         for name, per_task in scored.items():
             s = summarize(per_task, half)

@@ -17,7 +17,8 @@ is resumable (a task already cached is skipped; `--force` recomputes):
     and records `logs["loss"]` (in Keras 3 the running mean of the epoch so
     far), stopping at NaN or 4x the best.
   Stored per curve: config, `steps`, `lrs`, `raw_losses`, `losses`
-  (smoothed), `stop_reason`. -> `results/sq/curves/<task>.json`
+  (smoothed), `stop_reason` (and `stop_lr` where the finder has it; the
+  re-scorer derives it from the curve otherwise). -> `results/sq/curves/<task>.json`
 - `grid`: the task's LR grid (`Task.grid_lrs()`: half-decade spacing, 12+
   points) x 2 training seeds; the validation score of every epoch of every
   run. A cached grid is extended, not retrained, when the task's grid range
@@ -178,6 +179,7 @@ class TaskRun:
                 "raw_losses": _round(finder.raw_losses),
                 "losses": _round(finder.losses),
                 "stop_reason": finder.stop_reason,
+                "stop_lr": getattr(getattr(finder, "result", None), "stop_lr", None),
                 "wall_s": round(time.perf_counter() - started, 2),
             }
         return out
@@ -202,6 +204,7 @@ class TaskRun:
             "raw_losses": _round(recipe.losses),
             "losses": _round(recipe.losses),
             "stop_reason": recipe.stop_reason,
+            "stop_lr": recipe.stop_lr,
         }
 
 
@@ -216,6 +219,7 @@ def keras2_range_test(start_lr: float, end_lr: float, num_steps: int) -> Any:
             self.losses: list[float] = []
             self.best = math.inf
             self.stop_reason: str | None = None
+            self.stop_lr: float | None = None
 
         def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
             self.lr = start_lr * (end_lr / start_lr) ** (len(self.lrs) / (num_steps - 1))
@@ -224,13 +228,13 @@ def keras2_range_test(start_lr: float, end_lr: float, num_steps: int) -> Any:
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             loss = float(logs["loss"])  # Keras 3: the mean since the epoch started
             if math.isnan(loss):
-                self.stop_reason = "nan"
+                self.stop_reason, self.stop_lr = "nan", self.lr
                 self.model.stop_training = True
                 return
             self.lrs.append(self.lr)
             self.losses.append(loss)
             if loss > 4 * self.best:
-                self.stop_reason = "diverged"
+                self.stop_reason, self.stop_lr = "diverged", self.lr
                 self.model.stop_training = True
             elif len(self.lrs) >= num_steps:
                 self.stop_reason = "num_steps"
