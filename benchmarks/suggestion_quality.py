@@ -405,8 +405,12 @@ def stage_confirm(args: argparse.Namespace) -> None:
                 f"{min(interp.values()):.3f}",
                 flush=True,
             )
+    # Per rule and task; other rules' and tasks' earlier entries are kept.
     summary_path = SQ / "confirm_summary.json"
-    C.write_json(summary_path, out)
+    summary = read_json(summary_path) if summary_path.exists() else {}
+    for name, rows in out.items():
+        summary.setdefault(name, {}).update(rows)
+    C.write_json(summary_path, summary)
     print(f"wrote {CONFIRM_PATH} and {summary_path}")
 
 
