@@ -184,7 +184,7 @@ def all_nan():
 
 def early_fall(seed=4):
     """The valley's fall, but `start_lr` is at its centre: the loss falls from the first point."""
-    case = record(1e-3, 10.0, 200, lambda x: valley_shape(x, centre=-3.0), noise=0.02, seed=seed)
+    case = record(1e-3, 10.0, 600, lambda x: valley_shape(x, centre=-3.0), noise=0.02, seed=seed)
     assert case.stop_reason == "diverged"
     return case
 
@@ -396,13 +396,14 @@ def test_all_nan_suggestion_error_says_the_loss_was_not_finite():
     reason="diagnose() takes the descent start where the lag-free loss is 10% of the drop "
     "below the start level, the mean of the first START_FRACTION of the batch losses; on a "
     "curve that falls from its first point that mean is itself part of the fall, so the start "
-    "lands several points in (point 5 of 128 here, after the loss has fallen for 5 steps), "
-    "past EDGE_POINTS, and the curve is called reliable with no reason",
+    "lands several points in (point 11 of 357 here), past EDGE_POINTS, and the curve is called "
+    "reliable with no reason. (Where the start lands also depends on SMOOTH_DECADES: the "
+    "lag-free curve's cut kernel pulls its first points down; tuned constants may hide this.)",
 )
 def test_a_curve_falling_from_the_first_point_is_not_reliable():
     case = early_fall()
-    shape = valley_shape(np.log10(case.lrs[:2]))
-    assert shape[1] < shape[0] - 0.01  # the shape falls from the very first step
+    shape = valley_shape(np.log10(case.lrs[:20]))
+    assert np.all(np.diff(shape) < 0)  # the shape falls from the very first step
     diagnosis = case.result().diagnosis
     assert diagnosis.fell
     assert not diagnosis.reliable
