@@ -27,6 +27,7 @@ __all__ = [
     "Diagnosis",
     "FALLBACK_DIVISOR",
     "FallbackWarning",
+    "UnreliableSuggestionWarning",
     "diagnose",
     "robust",
     "DEFAULT_METHOD",
@@ -62,7 +63,11 @@ class TooFewPointsError(ValueError):
     """A curve has too few points for a suggestion rule (a `ValueError`)."""
 
 
-class FallbackWarning(UserWarning):
+class UnreliableSuggestionWarning(UserWarning):
+    """The suggestion comes from a curve whose diagnosis is not reliable (see `diagnose`)."""
+
+
+class FallbackWarning(UnreliableSuggestionWarning):
     """The loss never fell beyond its noise: the suggestion falls back on the divergence."""
 
 
@@ -134,6 +139,7 @@ BASIN_FRACTION = 0.1  # the basin: where the lag-free loss is within this part o
 BASIN_DIVISOR = 4.0  # the suggestion: the basin's centre (geometric) divided by this
 DIVERGE_FACTOR = 5.0  # "diverged": the loss rose past its start level by this many fall thresholds
 FALLBACK_DIVISOR = 3.0  # without a fall: the LR where the loss diverged, divided by this
+RELIABLE_FALL = 3.0  # a fall of fewer fall thresholds than this is too shallow to be reliable
 MIN_DESCENT_POINTS = 5  # fewer points in the descent and basin: the suggestion is not reliable
 EDGE_POINTS = 3  # a descent this close to the first point, or a minimum this close to the last
 
@@ -225,6 +231,8 @@ class Diagnosis:
             )
         if self.divergence_lr is not None:
             text += f"; it diverged at lr={self.divergence_lr:.3g}"
+        elif self.diverged:
+            text += "; it was not finite"
         text += "."
         if self.reasons:
             text += " Not reliable: " + "; ".join(self.reasons) + "."
@@ -249,6 +257,7 @@ class _Reading:
     start: int  # where the loss has fallen 10% of its drop
     basin: np.ndarray  # indices within BASIN_FRACTION of the drop of the minimum
     divergence_lr: float | None
+    falling_at_start: bool  # the lag-free loss already falls beyond noise over the start part
 
 
 def _read(curve: Curve) -> _Reading:
@@ -277,7 +286,10 @@ def _read(curve: Curve) -> _Reading:
         divergence_lr = float(lrs[risen[0]])
     else:
         divergence_lr = curve.stop_lr
-    return _Reading(noise, drop, threshold, fell, bottom, start, basin, divergence_lr)
+    falling_at_start = bool(smooth[0] - smooth[start_points - 1] > threshold)
+    return _Reading(
+        noise, drop, threshold, fell, bottom, start, basin, divergence_lr, falling_at_start
+    )
 
 
 def diagnose(curve: Curve) -> Diagnosis:
@@ -326,7 +338,7 @@ def diagnose(curve: Curve) -> Diagnosis:
     reading = _read(curve)
     fell, divergence_lr = reading.fell, reading.divergence_lr
     points = int(reading.basin[reading.basin >= reading.start].max() - reading.start + 1) if fell else 0
-    fallback = (
+    fallback = bool(
         not fell
         and divergence_lr is not None
         and divergence_lr / FALLBACK_DIVISOR >= curve.lrs[0]
@@ -339,14 +351,20 @@ def diagnose(curve: Curve) -> Diagnosis:
                 f"it diverged within {FALLBACK_DIVISOR:g}x of `start_lr`: lower `start_lr`"
             )
     else:
+        if reading.drop < RELIABLE_FALL * reading.threshold:
+            reasons.append(
+                f"the fall is shallow ({reading.drop / reading.threshold:.1f}x what noise "
+                f"explains; {RELIABLE_FALL:g}x is reliable): run more `num_steps` or use a "
+                "larger batch"
+            )
         if points < MIN_DESCENT_POINTS:
             reasons.append(f"only {points} points in the descent: run more `num_steps`")
-        if reading.start < EDGE_POINTS:
+        if reading.start < EDGE_POINTS or reading.falling_at_start:
             reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
         if reading.bottom >= n - EDGE_POINTS and divergence_lr is None:
             reasons.append("the loss was still falling at the last LR: raise `end_lr`")
     return Diagnosis(
-        fell=fell,
+        fell=bool(fell),
         drop=float(reading.drop),
         noise=float(reading.noise),
         threshold=float(reading.threshold),
@@ -384,8 +402,14 @@ def robust(curve: Curve) -> float:
         TooFewPointsError: with fewer than `MIN_POINTS` points.
         ValueError: when the loss neither fell beyond its noise nor diverged.
     """
-    _require_points(curve.lrs.size, MIN_POINTS, "method='robust'")
     diagnosis = diagnose(curve)
+    if curve.lrs.size < MIN_POINTS:
+        raise TooFewPointsError(
+            f"Too few points to suggest a learning rate with method='robust': "
+            f"{curve.lrs.size} recorded, at least {MIN_POINTS} needed: "
+            + "; ".join(diagnosis.reasons)
+            + ". Otherwise run the range test for more steps (`num_steps`)."
+        )
     if diagnosis.fallback:
         lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
         warnings.warn(
@@ -408,8 +432,16 @@ def robust(curve: Curve) -> float:
             "weights that are all zero)."
         )
     basin = _read(curve).basin
-    centre = float(np.exp(np.mean(np.log(curve.lrs[basin]))))
-    return centre / BASIN_DIVISOR
+    lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / BASIN_DIVISOR
+    if not diagnosis.reliable:
+        warnings.warn(
+            f"The suggested learning rate {lr:.3g} is not reliable: "
+            + "; ".join(diagnosis.reasons)
+            + ". Check it by training.",
+            UnreliableSuggestionWarning,
+            stacklevel=2,
+        )
+    return lr
 
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:

@@ -129,12 +129,15 @@ def record(start_lr, end_lr, num_steps, shape, noise=0.0, seed=0):
 
 # A long noisy plateau at 1 (noise 0.05), then an exponential blow-up (in log-LR)
 # past lr=1e-2: the loss never falls, it diverges.
+FLAT_LEVEL, FLAT_NOISE = 1.0, 0.05
+
+
 def flat_shape(x):
-    return 1.0 + 10.0 ** (2.0 * (x + 2.0))
+    return FLAT_LEVEL + 10.0 ** (2.0 * (x + 2.0))
 
 
 def flat_then_divergent(seed=0):
-    case = record(1e-6, 1.0, 200, flat_shape, noise=0.05, seed=seed)
+    case = record(1e-6, 1.0, 200, flat_shape, noise=FLAT_NOISE, seed=seed)
     assert case.stop_reason == "diverged" and len(case.lrs) > 100  # 4 decades of plateau
     return case
 
@@ -217,7 +220,11 @@ def test_flat_then_divergent_is_diagnosed_as_no_fall_and_a_divergence(seed):
         assert not diagnosis.fell
         assert diagnosis.drop < diagnosis.threshold
         assert diagnosis.diverged
-        assert diagnosis.divergence_lr == case.stop_lr
+        # Read lag-free, the blow-up starts before the causal 4x rule stops the test, and
+        # not before the closed form has begun to rise: half a decade later it is beyond noise.
+        assert diagnosis.divergence_lr <= case.stop_lr
+        x = math.log10(diagnosis.divergence_lr) + 0.5
+        assert flat_shape(np.array([x]))[0] - FLAT_LEVEL > FLAT_NOISE
         assert diagnosis.points == 0
         assert diagnosis.fallback
         assert not diagnosis.reliable
@@ -227,7 +234,7 @@ def test_flat_then_divergent_is_diagnosed_as_no_fall_and_a_divergence(seed):
 def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
     case = flat_then_divergent()
     assert issubclass(suggest.FallbackWarning, UserWarning)
-    expected = case.stop_lr / suggest.FALLBACK_DIVISOR
+    expected = case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR
     for read in (case.result().suggestion, lambda: suggest.robust(case.curve())):
         with pytest.warns(suggest.FallbackWarning) as caught:
             lr = read()
@@ -241,7 +248,9 @@ def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
 def test_flat_then_divergent_default_suggestion_is_the_fallback():
     case = flat_then_divergent()
     with pytest.warns(suggest.FallbackWarning):
-        assert suggest.suggest(case.curve()) == case.stop_lr / suggest.FALLBACK_DIVISOR
+        assert suggest.suggest(case.curve()) == (
+            case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR
+        )
 
 
 def test_flat_then_divergent_plot_marks_the_divergence_and_the_fallback():
@@ -255,16 +264,12 @@ def test_flat_then_divergent_plot_marks_the_divergence_and_the_fallback():
     fallback = lines_labelled(ax, "fallback")
     assert len(fallback) == 1, [line.get_label() for line in ax.get_lines()]
     np.testing.assert_allclose(
-        fallback[0].get_xdata(), [case.stop_lr / suggest.FALLBACK_DIVISOR], rtol=1e-12
+        fallback[0].get_xdata(),
+        [case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR],
+        rtol=1e-12,
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Diagnosis.fallback is a numpy bool (np.True_), not a bool: diagnose() computes it as "
-    "`not fell and diverged and curve.stop_lr / FALLBACK_DIVISOR >= curve.lrs[0]`, whose last "
-    "operand compares with a numpy float; json.dumps of the diagnosis then fails",
-)
 def test_the_diagnosis_holds_python_types_and_is_json_ready():
     diagnosis = flat_then_divergent().result().diagnosis
     for field in ("fell", "diverged", "fallback", "reliable"):
@@ -298,12 +303,6 @@ def test_noisy_plateau_has_no_suggestion():
         assert "`end_lr`" in message and "`num_steps`" in message  # what to try
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RangeTest.suggest_range reads the causal EMA with suggest.suggest_range, which only "
-    "checks that the EMA's minimum is below its first value; on a noisy plateau it is, so it "
-    "returns a range read from noise instead of raising like suggestion() does",
-)
 def test_noisy_plateau_has_no_range():
     with pytest.raises(ValueError):
         noisy_plateau().result().suggest_range()
@@ -329,7 +328,7 @@ def test_clean_valley_is_diagnosed_reliable():
     assert diagnosis.drop > 10 * diagnosis.threshold
     assert diagnosis.reliable and diagnosis.reasons == ()
     assert not diagnosis.fallback
-    assert diagnosis.diverged and diagnosis.divergence_lr == case.stop_lr
+    assert diagnosis.diverged and diagnosis.divergence_lr <= case.stop_lr
     assert diagnosis.points >= suggest.MIN_DESCENT_POINTS
     # The smoothing may move the minimum of an asymmetric valley a little: a factor of 3.
     assert bottom_lr / 3 < diagnosis.bottom_lr < bottom_lr * 3
@@ -379,27 +378,12 @@ def test_all_nan_is_diagnosed_as_not_finite_from_the_first_step():
     assert "not finite" in summary and "NaN" in summary
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with no point recorded because the loss was NaN, suggestion() raises the generic "
-    "TooFewPointsError ('0 recorded ... run more num_steps, lower start_lr, or raise "
-    "stop_factor'), which says nothing of the NaN and gives advice that cannot help",
-)
 def test_all_nan_suggestion_error_says_the_loss_was_not_finite():
     with pytest.raises(ValueError, match="(?i)not finite|NaN"):
         all_nan().result().suggestion()
 
 
 # ------------------------------------------------------------------ falling from the start
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnose() takes the descent start where the lag-free loss is 10% of the drop "
-    "below the start level, the mean of the first START_FRACTION of the batch losses; on a "
-    "curve that falls from its first point that mean is itself part of the fall, so the start "
-    "lands several points in (point 11 of 357 here), past EDGE_POINTS, and the curve is called "
-    "reliable with no reason. (Where the start lands also depends on SMOOTH_DECADES: the "
-    "lag-free curve's cut kernel pulls its first points down; tuned constants may hide this.)",
-)
 def test_a_curve_falling_from_the_first_point_is_not_reliable():
     case = early_fall()
     shape = valley_shape(np.log10(case.lrs[:20]))

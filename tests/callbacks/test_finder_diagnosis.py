@@ -68,7 +68,8 @@ def test_loss_flat_until_it_diverges(one_torch_thread):
     assert not diagnosis.fell
     assert diagnosis.drop < diagnosis.threshold
     assert diagnosis.diverged
-    assert diagnosis.divergence_lr == stop_lr
+    # Read lag-free, the rise starts at the instability, before the causal stop.
+    assert lr_c / 3 < diagnosis.divergence_lr <= stop_lr
     assert diagnosis.points == 0
     assert diagnosis.fallback
     assert not diagnosis.reliable
