@@ -56,6 +56,10 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     keras_lr's schedules take a whole array of steps in one vectorized call.
     A schedule that only takes a scalar step (Keras' `CosineDecay` with
     warmup uses `ops.cond`, for example) is evaluated step by step instead.
+    A `LearningRateSchedule` gets whole-number steps as an int32 tensor, as
+    the optimizer passes its integer step, so keras_lr's schedules are exact
+    up to `2**31 - 1`. Steps beyond the int32 range, fractional steps, and
+    every step for a plain function are passed as float32.
 
     Args:
         schedule: a `LearningRateSchedule` or any function of a step tensor.
@@ -64,17 +68,53 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     Returns:
         A float64 numpy array shaped like `steps`.
     """
-    steps = np.asarray(steps, dtype="float32")
-    try:
-        values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
-        return np.broadcast_to(values, steps.shape).astype("float64")
-    except Exception:  # the schedule is not vectorized: one call per step
-        return evaluate_per_step(schedule, steps)
+    return _by_step_dtype(_evaluate_vectorized, schedule, steps)
 
 
 def evaluate_per_step(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     """`evaluate()` for a schedule that only takes a scalar step: one call per step."""
-    steps = np.asarray(steps, dtype="float32")
+    return _by_step_dtype(_evaluate_one_by_one, schedule, steps)
+
+
+def _by_step_dtype(
+    run: Callable[[Callable[[Any], Any], np.ndarray], np.ndarray],
+    schedule: Callable[[Any], Any],
+    steps: Any,
+) -> np.ndarray:
+    """Calls `run` on int32 steps where the steps are whole numbers in the int32 range.
+
+    Only for a `LearningRateSchedule`; a plain function gets float32 steps.
+
+    An int64 array would wrap silently on JAX (32-bit without x64), and a
+    float32 step is exact only below 2**24.
+    """
+    steps = np.asarray(steps)
+    if steps.dtype.kind not in "iubf":
+        steps = steps.astype("float64")
+    integer_steps = isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
+    whole = integer_steps and (
+        steps.dtype.kind in "iub" or bool(np.all(np.floor(steps) == steps))
+    )
+    fits = np.abs(steps) <= schedule_math.INT32_MAX if whole else np.zeros(steps.shape, bool)
+    if np.all(fits):
+        return run(schedule, steps.astype("int32"))
+    if not np.any(fits):
+        return run(schedule, steps.astype("float32"))
+    out = np.empty(steps.shape, dtype="float64")
+    out[fits] = run(schedule, steps[fits].astype("int32"))
+    out[~fits] = run(schedule, steps[~fits].astype("float32"))
+    return out
+
+
+def _evaluate_vectorized(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    try:
+        values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
+        return np.broadcast_to(values, steps.shape).astype("float64")
+    except Exception:  # the schedule is not vectorized: one call per step
+        return _evaluate_one_by_one(schedule, steps)
+
+
+def _evaluate_one_by_one(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
     flat = [
         float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
         for step in steps.reshape(-1)

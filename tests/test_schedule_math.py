@@ -368,7 +368,12 @@ def test_polynomial_matches_keras_polynomial_decay(power, initial_lr, end_lr):
         initial_lr, 3000, end_learning_rate=end_lr, power=power, cycle=False
     )
     schedule = S.Polynomial(initial_lr, 3000, end_lr=end_lr, power=power)
-    assert_lr_close(schedule.values(T), keras_vector_values(reference, T))
+    got = schedule.values(T)
+    # Keras computes `1 - t / D` in float32, which cancels in the last steps
+    # (where `(1 - t / D) ** 0.5` amplifies it): there the float64 form decides.
+    assert_lr_close(got[:2990], keras_vector_values(reference, T)[:2990])
+    closed = (initial_lr - end_lr) * (1 - np.minimum(T, 3000) / 3000) ** power + end_lr
+    assert_lr_close(got, closed, rtol=2e-6, atol=0)
 
 
 # --------------------------------------------------------------------------- one cycle
