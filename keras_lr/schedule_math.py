@@ -303,6 +303,24 @@ def _pow(base: float, exponent: Any) -> Any:
     return ops.exp(exponent * math.log(base))
 
 
+def _interpolate(start_lr: Any, end_lr: Any, done: Any, left: Any) -> Any:
+    """`start_lr + (end_lr - start_lr) * done`, where `done + left = 1`.
+
+    Each of the two algebraically equal forms is evaluated on the half where
+    it does not cancel, so the LR is exact to float32 precision at both ends,
+    even when one end is tiny next to the other (`left` is computed from the
+    steps left, not as `1 - done`).
+    """
+    near_start = start_lr + (end_lr - start_lr) * done
+    near_end = end_lr + (start_lr - end_lr) * left
+    return ops.where(left >= 0.5, near_start, near_end)
+
+
+def _half_cosine(fraction: Any) -> Any:
+    """`(1 - cos(pi * fraction)) / 2`, as `sin(pi * fraction / 2) ** 2` (no cancellation)."""
+    return ops.square(ops.sin((math.pi / 2.0) * fraction))
+
+
 # --------------------------------------------------------------------------- formulas
 
 
@@ -365,11 +383,7 @@ def polynomial(
         # 1 - (1 - done)**power, without cancellation when `done` is small.
         done = -ops.expm1(power * ops.log1p(-ops.minimum(done, 1.0)))
         remaining = ops.power(remaining, power)
-    # Two algebraically equal forms; each is evaluated where it does not
-    # cancel, so both ends are exact in float32 even when `end_lr >> initial_lr`.
-    near_start = initial_lr + (end_lr - initial_lr) * done
-    near_end = end_lr + (initial_lr - end_lr) * remaining
-    return ops.where(remaining >= 0.5, near_start, near_end)
+    return _interpolate(initial_lr, end_lr, done, remaining)
 
 
 def linear(step: Any, start_lr: Any, end_lr: Any, steps: float) -> Any:
@@ -454,22 +468,29 @@ def cosine_restarts(
         peak_lr, decay_steps, min_lr, cycles, cycle_mul, peak_mul
     )
     s = _split(step)
+    ends = starts[1:] + [float(decay_steps)]
     if cycles == 1:
-        elapsed, length, peak = _float(s), lengths[0], peaks[0]
+        elapsed, left = _float(s), -_since(s, decay_steps)
+        length, peak = lengths[0], peaks[0]
     else:
         index = _count_reached(s, starts[1:])
-        parts = [_parts(min(start, float(INT32_MAX))) for start in starts]
-        whole = ops.take(ops.convert_to_tensor(np.asarray([w for w, _ in parts], "int32")), index)
-        frac = ops.take(ops.convert_to_tensor(np.asarray([f for _, f in parts], "float32")), index)
-        elapsed = ops.cast(s.whole - whole, "float32") - frac
-        if s.frac is not None:
-            elapsed = elapsed + s.frac
+        elapsed = _since_table(s, starts, index)
+        left = -_since_table(s, ends, index)
         length = ops.take(ops.convert_to_tensor(np.asarray(lengths, "float32")), index)
         peak = ops.take(ops.convert_to_tensor(np.asarray(peaks, "float32")), index)
-    fraction = ops.clip(elapsed / length, 0.0, 1.0)
-    lr = min_lr + (peak - min_lr) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
-    lr = ops.maximum(lr, min_lr)
+    done = _half_cosine(ops.clip(elapsed / length, 0.0, 1.0))
+    left = _half_cosine(ops.clip(left / length, 0.0, 1.0))
+    lr = ops.maximum(_interpolate(peak, min_lr, done, left), min_lr)
     return ops.where(_at_least(s, decay_steps), min_lr, lr)
+
+
+def _since_table(s: _Step, bounds: Sequence[float], index: Any) -> Any:
+    """`s - bounds[index]` as float32, from an exact integer difference."""
+    parts = [_parts(min(max(b, 0.0), float(INT32_MAX))) for b in bounds]
+    whole = ops.take(ops.convert_to_tensor(np.asarray([w for w, _ in parts], "int32")), index)
+    frac = ops.take(ops.convert_to_tensor(np.asarray([f for _, f in parts], "float32")), index)
+    elapsed = ops.cast(s.whole - whole, "float32") - frac
+    return elapsed if s.frac is None else elapsed + s.frac
 
 
 def warmup_hold_cosine(
@@ -580,7 +601,8 @@ def one_cycle(
     phases end at steps `pct_start * total_steps - 1`, then (with
     `three_phase`) `2 * pct_start * total_steps - 2`, then `total_steps - 1`;
     each anneals from its start value to its end value by cosine
-    (`end + (start - end) / 2 * (1 + cos(pi * pct))`) or linearly. Phases
+    (`end + (start - end) / 2 * (1 + cos(pi * pct))`, evaluated without
+    cancellation at either end) or linearly. Phases
     are `initial -> max -> final` or, with `three_phase`,
     `initial -> max -> initial -> final`. Past `total_steps - 1` the final
     value is held (PyTorch raises instead). The phase ends are compared
@@ -602,12 +624,12 @@ def one_cycle(
     start_step = 0.0
     pieces = []
     for end_step, start_lr, end_lr in phases:
-        pct = ops.clip(_since(t, start_step) / (end_step - start_step), 0.0, 1.0)
+        length = end_step - start_step
+        pct = ops.clip(_since(t, start_step) / length, 0.0, 1.0)
+        rest = ops.clip(-_since(t, end_step) / length, 0.0, 1.0)
         if anneal_strategy == "cos":
-            value = end_lr + (start_lr - end_lr) / 2.0 * (ops.cos(math.pi * pct) + 1.0)
-        else:
-            value = (end_lr - start_lr) * pct + start_lr
-        pieces.append((end_step, value))
+            pct, rest = _half_cosine(pct), _half_cosine(rest)
+        pieces.append((end_step, _interpolate(start_lr, end_lr, pct, rest)))
         start_step = end_step
     # PyTorch picks the first phase whose end is >= t.
     for end_step, value in reversed(pieces):

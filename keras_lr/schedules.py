@@ -95,7 +95,9 @@ def _by_step_dtype(
     whole = integer_steps and (
         steps.dtype.kind in "iub" or bool(np.all(np.floor(steps) == steps))
     )
-    fits = np.abs(steps) <= schedule_math.INT32_MAX if whole else np.zeros(steps.shape, bool)
+    # Compared in float64: float32(2**31 - 1) is 2**31, which int32 cannot hold.
+    magnitude = np.abs(steps.astype("float64"))
+    fits = magnitude <= schedule_math.INT32_MAX if whole else np.zeros(steps.shape, bool)
     if np.all(fits):
         return run(schedule, steps.astype("int32"))
     if not np.any(fits):
