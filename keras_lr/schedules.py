@@ -6,6 +6,17 @@ registered for Keras serialization under the package name `keras_lr`, so a model
 compiled with one survives `model.save("m.keras")` and
 `keras.saving.load_model`.
 
+Steps are exact up to `2**31 - 1`: a schedule called with the optimizer's
+integer step (or an int tensor, or `values()` of whole numbers) decides which
+piece, cycle, phase or staircase level applies in integer arithmetic, also
+inside `jax.jit` without x64. Lengths and boundaries that are whole numbers
+are exact even when given as floats (`step_size=2000.0`); a genuinely
+fractional period (`ExponentialDecay.decay_steps`, `StepDecay.step_size`,
+`Cyclic`'s cycle length `step_size + step_size_down`) divides the step in
+float32, which stays finite and monotone but is exact only below `2**24`.
+Fractional boundaries (`Piecewise`, `Join`, warmup and hold lengths) are
+compared exactly. See `keras_lr.schedule_math` for the details.
+
 Example:
 
 >>> import keras, keras_lr
@@ -109,6 +120,7 @@ def _by_step_dtype(
 
 
 def _evaluate_vectorized(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One call on the whole array of steps, or one per step if that fails."""
     try:
         values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
         return np.broadcast_to(values, steps.shape).astype("float64")
@@ -117,6 +129,7 @@ def _evaluate_vectorized(schedule: Callable[[Any], Any], steps: np.ndarray) -> n
 
 
 def _evaluate_one_by_one(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One call per (scalar) step."""
     flat = [
         float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
         for step in steps.reshape(-1)
@@ -683,8 +696,10 @@ class Lambda(Schedule):
     float32 tensor and must be written with `keras.ops` (no `float()`, no
     Python `if` on the step), so it runs inside the compiled train step on
     every backend. This is checked once, at construction, by tracing `fn` on a
-    symbolic step. With `base_lr`, the LR is `base_lr * fn(step)`, as in
-    `LambdaLR`; without it, `fn(step)` is the LR.
+    symbolic step. A float32 step is exact below `2**24` (keras_lr's other
+    schedules take the integer step and are exact up to `2**31 - 1`). With
+    `base_lr`, the LR is `base_lr * fn(step)`, as in `LambdaLR`; without it,
+    `fn(step)` is the LR.
 
     The schedule is serializable when `fn` is a registered Keras object
     (`keras.saving.register_keras_serializable`).

@@ -29,7 +29,6 @@ HUGE_STEP = 2**31
 # so JAX compiles each op once for the whole module.
 N = 4000
 T = np.arange(N)
-EPS32 = float(np.finfo(np.float32).eps)
 TORCH_SCHED = torch.optim.lr_scheduler
 
 
@@ -601,7 +600,7 @@ def test_huge_step_lambda():
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_huge_step_cyclic_is_finite_and_bounded(mode):
     schedule = S.Cyclic(0.1, 0.5, 7, mode=mode, gamma=0.99, step_size_down=5)
-    # Above 2**24 float32 steps are rounded: the LR must still stay in its range.
+    # Up to 2**31 - 1 the steps are exact, past it they saturate: in range either way.
     steps = [356_621_649, 123_456_789, HUGE_STEP - 7, HUGE_STEP - 1, HUGE_STEP, 2**32, 2**40]
     got = schedule.values(np.array(steps, dtype=np.int64))
     assert np.all(np.isfinite(got))
@@ -775,14 +774,11 @@ def test_triangular_cyclic_is_periodic(schedule, steps):
     down = schedule.step_size_down or up
     period = int(up + down)
     steps = np.asarray(steps, dtype=np.int64)
-    steps = np.minimum(steps, HUGE_STEP - period)
+    steps = np.minimum(steps, HUGE_STEP - 1 - period)
     here = schedule.values(steps)
     there = schedule.values(steps + period)
-    # Steps are float32: exact below 2**24, then rounded by up to `t * eps / 2`,
-    # which moves the position inside the cycle by that many steps.
-    amplitude = schedule.max_lr - schedule.base_lr
-    rounding = np.where(steps + period < 2**24, 0.0, 4 * EPS32 * (steps + period) / min(up, down))
-    tol = amplitude * (1e-6 + rounding) + 1e-6 * schedule.max_lr
+    # Integer steps are exact up to 2**31 - 1: one period later is the same LR.
+    tol = 1e-6 * schedule.max_lr
     assert np.all(np.abs(here - there) <= tol), (schedule, steps, here, there)
 
 
@@ -906,6 +902,13 @@ def _large_step_cases():
             else _cosine(t - w - h, total - w - h, 1.0, 0.01) if t < total else 0.01
         ),
         [w + h - 1, w + h, w + h + 1],
+    )
+    # To 0 over 2**31 - 1 steps: the last LRs are ~1e-18, exact in relative terms.
+    # (1 + cos(pi * t / T)) / 2 is written as sin(pi / 2 * (T - t) / T) ** 2 in float64.
+    cases["cosine_to_zero"] = (
+        S.WarmupCosine(1.0, P31),
+        lambda t: math.sin(math.pi / 2 * (P31 - t) / P31) ** 2,
+        [0, 1, P31 - 3],
     )
     # Two cycles: the restart is at step 2**24 + 1.
     cases["cosine_restart_at_2_24_plus_1"] = (
@@ -1132,3 +1135,27 @@ def test_steps_past_the_int32_range_saturate():
     if keras.config.backend() != "jax":
         big = ops.convert_to_tensor(np.asarray([2**31, 2**40], "int64"))
         assert_lr_close(ops.convert_to_numpy(schedule(big)), np.full(2, at_last), 1e-6, 0)
+
+
+INT_STEPS = st.lists(st.integers(0, P31), min_size=16, max_size=16)
+
+
+@settings(max_examples=30, deadline=None)
+@given(INT_STEPS, st.integers(1, 10**9), st.integers(1, 10**9))
+def test_cyclic_position_is_exact_for_any_integer_step(steps, up, down):
+    """The step inside the cycle is the integer remainder, for any step up to 2**31 - 1."""
+    schedule = S.Cyclic(1e-9, 1.0, step_size=up, step_size_down=down)
+    expected = [1e-9 + (1.0 - 1e-9) * _triangle(t, up, down) for t in steps]
+    assert_lr_close(schedule.values(np.asarray(steps)), expected, rtol=2e-6, atol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(INT_STEPS, st.lists(st.integers(1, P31), min_size=1, max_size=6, unique=True))
+def test_piecewise_piece_is_exact_for_any_integer_step(steps, boundaries):
+    boundaries = sorted(boundaries)
+    # Boundaries at the steps themselves and one step either side.
+    steps = ([b + d for b in boundaries for d in (-1, 0, 1)] + steps)[:16]
+    steps = [min(max(t, 0), P31) for t in steps]
+    values = [2.0**-k for k in range(len(boundaries) + 1)]
+    expected = [values[sum(t >= b for b in boundaries)] for t in steps]
+    assert_lr_close(S.Piecewise(boundaries, values).values(np.asarray(steps)), expected, 1e-7, 0)
