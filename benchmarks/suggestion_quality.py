@@ -3,6 +3,9 @@
 The tasks and their fixed dev/test split are in `sq_tasks.py` (read its
 docstring: the split was committed before any result was computed). Rules
 and constants are chosen on the dev half; the test half judges them.
+A third, held-out group of tasks (half "holdout") is selected only with
+`--tasks holdout`, `--tasks all` or its task names; the default (`--tasks
+both`) is dev and test.
 
 Everything is cached as JSON under `benchmarks/results/sq/` and every stage
 is resumable (a task already cached is skipped; `--force` recomputes):
