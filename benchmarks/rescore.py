@@ -28,6 +28,10 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --curves steps300     # the 300-step curves
     python benchmarks/rescore.py --per-task            # a task x rule table too
     python benchmarks/rescore.py --half dev            # only the dev half (while choosing)
+    python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
+
+The held-out tasks (half "holdout") are neither loaded nor scored unless
+`--half holdout` or `--half all` asks for them.
     python benchmarks/rescore.py --markdown benchmarks/results/suggestion_quality.md
 """
 
@@ -168,14 +172,20 @@ class Data:
     curves: dict[str, list[Curve]]
     keras2: dict[str, list[Curve]]
     grids: dict[str, Grid]
+    halves: tuple[str, ...] = T.HALVES
 
 
-def load_all(config: str = "default", root: Path = SQ) -> Data:
-    """Every cached curve of `config` (and the Keras 2 recipe's) and every cached grid."""
+def load_all(config: str = "default", root: Path = SQ, half: str | None = None) -> Data:
+    """Every cached curve of `config` (and the Keras 2 recipe's) and every cached grid.
+
+    Of the tasks of `half` (as `sq_tasks.tasks_of`: None = dev and test; the
+    held-out tasks only with "holdout" or "all").
+    """
     curves: dict[str, list[Curve]] = {}
     keras2: dict[str, list[Curve]] = {}
     grids: dict[str, Grid] = {}
-    for task in T.tasks_of():
+    tasks = T.tasks_of(half)
+    for task in tasks:
         path = root / "curves" / f"{task.name}.json"
         if path.exists():
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -198,7 +208,8 @@ def load_all(config: str = "default", root: Path = SQ) -> Data:
                 best_lr=float(record["best_lr"]),
                 raw=record,
             )
-    return Data(config, curves, keras2, grids)
+    halves = tuple(h for h in T.ALL_HALVES if any(t.half == h for t in tasks))
+    return Data(config, curves, keras2, grids, halves)
 
 
 # ------------------------------------------------------------------ rules
@@ -389,7 +400,7 @@ def flat_fraction(curve: Curve) -> float:
 
 def task_properties(data: Data) -> dict[str, dict]:
     props = {}
-    for task in T.tasks_of():
+    for task in (t for t in T.tasks_of("all") if t.half in data.halves):
         row: dict[str, Any] = {
             "half": task.half,
             "family": task.family,
@@ -517,7 +528,7 @@ def markdown(
         "suggested LRs over the seeds, in decades. Rules are chosen on **dev**; **test** judges.",
         "",
     ]
-    for half in T.HALVES:
+    for half in data.halves:
         rows = []
         for name, per_task in scored.items():
             s = summarize(per_task, half)
@@ -538,7 +549,7 @@ def markdown(
             f"({sum(len(v) for v in other_data.curves.values())} curves; robustness to the ramp)",
             "",
         ]
-        for half in T.HALVES:
+        for half in other_data.halves:
             rows = []
             for name, per_task in other_scored.items():
                 s = summarize(per_task, half)
@@ -590,7 +601,13 @@ def markdown(
         f"{sum(p.get('sensitivity', 0) >= 1.2 for p in props.values())}; flat tasks: "
         f"{sum(bool(p.get('flat')) for p in props.values())} (dev "
         f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.DEV)}, test "
-        f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.TEST)}).",
+        f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.TEST)}"
+        + (
+            f", holdout {sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.HOLDOUT)}"
+            if T.HOLDOUT in data.halves
+            else ""
+        )
+        + ").",
         "",
         f"Flat fraction: median over the seeds of the share of the recorded default-config "
         "points before the smoothed loss made half of its total fall (start: the median of its "
@@ -612,15 +629,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both"),
-        help="print only one half (dev while choosing a rule; the markdown has both)",
+        choices=("dev", "test", "both", "holdout", "all"),
+        help="print only one half (dev while choosing a rule; the markdown has dev and test); "
+        "the held-out half is loaded, printed and written only with 'holdout' or 'all'",
     )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
     parser.add_argument("--root", type=Path, default=SQ, help="the cache folder")
     args = parser.parse_args(argv)
     user_rules = [load_rule(spec) for spec in args.rule]
-    data = load_all(args.curves, args.root)
+    # The held-out tasks are not even loaded unless asked for.
+    load_half = "all" if args.half in ("holdout", "all") else None
+    data = load_all(args.curves, args.root, half=load_half)
     n_curves = sum(len(v) for v in data.curves.values())
     print(
         f"{n_curves} '{args.curves}' curves ({len(data.curves)} tasks) and "
@@ -631,7 +651,8 @@ def main(argv: list[str] | None = None) -> dict:
         print("no grid cached yet: run `python benchmarks/suggestion_quality.py grid`")
         return {}
     scored = evaluate(data, user_rules)
-    for half in T.HALVES if args.half == "both" else (args.half,):
+    shown_halves = {"both": T.HALVES, "all": T.ALL_HALVES}.get(args.half, (args.half,))
+    for half in shown_halves:
         rows = []
         for name, per_task in scored.items():
             s = summarize(per_task, half)
@@ -652,7 +673,7 @@ def main(argv: list[str] | None = None) -> dict:
         other = None
         other_config = {"default": "steps300", "steps300": "default"}.get(args.curves)
         if other_config is not None:
-            other_data = load_all(other_config, args.root)
+            other_data = load_all(other_config, args.root, half=load_half)
             if other_data.curves:
                 other = (other_data, evaluate(other_data, user_rules))
         text = markdown(data, scored, command.strip(), other)
@@ -662,7 +683,7 @@ def main(argv: list[str] | None = None) -> dict:
         record = {
             "curves": args.curves,
             "summary": {
-                name: {half: summarize(per_task, half) for half in T.HALVES}
+                name: {half: summarize(per_task, half) for half in data.halves}
                 for name, per_task in scored.items()
             },
             "tasks": task_properties(data),

@@ -3,6 +3,9 @@
 The tasks and their fixed dev/test split are in `sq_tasks.py` (read its
 docstring: the split was committed before any result was computed). Rules
 and constants are chosen on the dev half; the test half judges them.
+A third, held-out group of tasks (half "holdout") is selected only with
+`--tasks holdout`, `--tasks all` or its task names; the default (`--tasks
+both`) is dev and test.
 
 Everything is cached as JSON under `benchmarks/results/sq/` and every stage
 is resumable (a task already cached is skipped; `--force` recomputes):
@@ -246,9 +249,9 @@ def keras2_range_test(start_lr: float, end_lr: float, num_steps: int) -> Any:
 
 # ------------------------------------------------------------------ stages
 def _selected(args: argparse.Namespace) -> list[T.Task]:
-    if args.tasks in ("all", None):
-        return T.tasks_of()
-    if args.tasks in T.HALVES:
+    # "both" (the default): dev and test; the held-out tasks only with
+    # "holdout", "all" or their names.
+    if args.tasks in ("both", "all", None, *T.ALL_HALVES):
         return T.tasks_of(args.tasks)
     names = [n.strip() for n in args.tasks.split(",") if n.strip()]
     unknown = sorted(set(names) - set(T.TASKS))
@@ -360,7 +363,7 @@ def stage_confirm(args: argparse.Namespace) -> None:
 
     rules = [rescore.load_rule(spec) for spec in args.rule]
     cache: dict = read_json(CONFIRM_PATH) if CONFIRM_PATH.exists() else {}
-    data = rescore.load_all(args.curves, SQ)
+    data = rescore.load_all(args.curves, SQ, half="all")  # the selected tasks only, below
     tasks = [t for t in _selected(args) if t.name in data.grids and t.name in data.curves]
     out: dict[str, dict] = {}
     for name, rule in rules:
@@ -391,7 +394,7 @@ def stage_confirm(args: argparse.Namespace) -> None:
                 flush=True,
             )
     for name in out:
-        for half in T.HALVES:
+        for half in T.ALL_HALVES:
             rows = {t: v for t, v in out[name].items() if T.TASKS[t].half == half}
             if not rows:
                 continue
@@ -425,6 +428,8 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
+    if args.tasks in ("holdout", "all"):  # the held-out half only when asked for
+        argv += ["--half", args.tasks]
     for spec in args.rule or []:
         argv += ["--rule", spec]
     rescore.main(argv)
@@ -437,7 +442,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("stage", choices=("curves", "grid", "confirm", "report", "all"))
     parser.add_argument("--backend", default="jax")
-    parser.add_argument("--tasks", default="all", help="all, dev, test or a comma-separated list")
+    parser.add_argument(
+        "--tasks",
+        default="both",
+        help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout) "
+        "or a comma-separated list of task names",
+    )
     parser.add_argument("--seeds", type=int, default=FINDER_SEEDS, help="finder seeds")
     parser.add_argument("--grid-seeds", type=int, default=GRID_SEEDS)
     parser.add_argument("--force", action="store_true", help="recompute cached tasks")
