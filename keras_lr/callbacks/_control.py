@@ -191,6 +191,7 @@ class LRControl:
         self.plateau: Any = None
         self.track_loss = False
         self.tracker_updates = 0
+        self.calls = 0  # of keras_lr's train function in this fit
         self.segments: list[tuple[int, Callable[[Any], Any]]] = []
         self._user_lr: Any = None
         self._cache: collections.OrderedDict = collections.OrderedDict()
@@ -237,6 +238,7 @@ class LRControl:
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
         self.tracker_updates = 0
+        self.calls = 0
         self._host_step = None
         variable = _keras.lr_variable(self.optimizer)
         self._user_lr = None if variable is None else np.array(ops.convert_to_numpy(variable))
@@ -343,6 +345,7 @@ class LRControl:
             lr_of_step = lambda step: value  # noqa: E731
         else:
             lr_of_step = schedule
+        self.calls += 1
         tracker = _keras.loss_tracker(self.model) if self.track_loss else None
         with _keras.patched(optimizer, lr_of_step, tracker, self._count_update):
             outputs = compiled(*args, **kwargs)
