@@ -124,7 +124,15 @@ class LRFinder(keras.callbacks.Callback):
     overrides while the test runs. The restored model is bit-identical to the
     model before the test. When used as a callback in your own `fit`, restoring
     happens in `on_train_end`, which Keras skips if `fit` raises; `find()`
-    restores in a `finally` and is safe against errors and interrupts.
+    restores in a `finally` and is safe against errors and interrupts. Either
+    way the optimizer and the train function are the user's again on every
+    exit path (the ramp only exists inside keras_lr's train function).
+
+    The recorded loss must be the loss of each batch: the finder makes the
+    model's loss tracker hold one batch. A `train_step` that reports a loss
+    metric of its own (a running mean) is detected on the first batches and
+    refused with a `ValueError`, as are gradient accumulation and
+    `MultiOptimizer`.
 
     With `steps_per_execution = k > 1`, Keras reports to callbacks once per
     execution, so one point is recorded per execution: the loss of its last
