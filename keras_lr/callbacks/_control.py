@@ -25,7 +25,6 @@ docstring states the contract.
 
 from __future__ import annotations
 
-import bisect
 import collections
 import warnings
 import weakref
@@ -359,11 +358,13 @@ class LRControl:
         update_indices = np.asarray(update_indices, dtype="int64")
         optimizer = self.optimizer
         if self.step_scheduled and self.segments:
+            starts = np.asarray([start for start, _ in self.segments])
+            which = np.maximum(np.searchsorted(starts, update_indices, side="right") - 1, 0)
             values = np.empty(update_indices.shape)
-            starts = [start for start, _ in self.segments]
-            for i, update in enumerate(update_indices.reshape(-1)):
-                schedule = self.segments[max(bisect.bisect_right(starts, int(update)) - 1, 0)][1]
-                values.reshape(-1)[i] = schedule_values(schedule, [update_step(optimizer, update)])[0]
+            for index in np.unique(which):
+                chosen = which == index
+                steps = update_step(optimizer, update_indices[chosen])
+                values[chosen] = schedule_values(self.segments[int(index)][1], steps)
             return values
         return lr_at(optimizer, update_indices)
 
