@@ -61,6 +61,14 @@ CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 _register = keras.saving.register_keras_serializable(package="keras_lr")
 
 
+def step_dtype(schedule: Callable[[Any], Any]) -> str:
+    """The dtype of whole-number steps for `schedule`: `"int32"` for a `LearningRateSchedule`
+    (the optimizer passes it its integer step), `"float32"` for a plain function."""
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return "int32"
+    return "float32"
+
+
 def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     """Evaluates any schedule (a function of the step) on host-side steps.
 
@@ -102,7 +110,7 @@ def _by_step_dtype(
     steps = np.asarray(steps)
     if steps.dtype.kind not in "iubf":
         steps = steps.astype("float64")
-    integer_steps = isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
+    integer_steps = step_dtype(schedule) == "int32"
     whole = integer_steps and (
         steps.dtype.kind in "iub" or bool(np.all(np.floor(steps) == steps))
     )

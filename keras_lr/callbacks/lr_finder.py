@@ -29,6 +29,23 @@ RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
 
 
+class _ShiftedRamp(keras.optimizers.schedules.LearningRateSchedule):
+    """The finder's ramp from optimizer step `start` on (`schedule_math.shift`).
+
+    A `LearningRateSchedule`, so that host-side tables evaluate it on integer
+    steps (exact past 2**24, like the traced step). Never serialized.
+    """
+
+    def __init__(self, finder: LRFinder, start: float) -> None:
+        self.finder, self.start = finder, start
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.shift(step, self.finder.ramp, self.start)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"start": self.start}
+
+
 def _from_result(name: str, empty: Callable[[], Any]) -> property:
     """A read-only attribute of the finder that is its `result`'s (`empty()` before a test)."""
 
@@ -293,9 +310,7 @@ class LRFinder(keras.callbacks.Callback):
         start = float(self._start_step)
         # The ramp is the LR of keras_lr's train function, which also makes the
         # model's loss tracker hold the loss of one batch (see keras_lr._keras).
-        _control.control(model).take(
-            self, lambda t: schedule_math.shift(t, self.ramp, start), scalable=False, track_loss=True
-        )
+        _control.control(model).take(self, _ShiftedRamp(self, start), scalable=False, track_loss=True)
         self._loss_checks = 2
         self._active = True
 
