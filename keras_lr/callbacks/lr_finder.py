@@ -252,8 +252,8 @@ class LRFinder(keras.callbacks.Callback):
         self.mode = check.one_of("mode", mode, RAMP_MODES)
         self.beta = check.in_unit_interval("beta", beta, closed_low=True, closed_high=False)
         self.stop_factor = check.greater_than("stop_factor", stop_factor, 1.0)
-        self.restore = bool(restore)
-        self.verbose = verbose
+        self.restore = check.boolean("restore", restore)
+        self.verbose = check.verbosity("verbose", verbose)
         self.num_runs = check.integer("num_runs", num_runs, 1)
         self.seed = None if seed is None else check.integer("seed", seed, 0)
         self.runs: list[RangeTestRun] = []
