@@ -30,7 +30,9 @@ CONFIG_KEYS = (
     "seed",
 )
 #: Keys every saved file has (files without `"runs"` or the validation curve are older).
-REQUIRED_KEYS = ("config", "steps", "lrs", "losses", "raw_losses", "best_lr", "best_loss")
+REQUIRED_KEYS = (
+    "config", "steps", "lrs", "losses", "raw_losses", "best_lr", "best_loss", "diverged"
+)
 _CURVE = ("steps", "lrs", "losses", "raw_losses")
 _VAL_CURVE = ("val_steps", "val_lrs", "val_losses")
 _MAX_INT = 2**63 - 1

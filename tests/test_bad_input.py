@@ -320,3 +320,271 @@ def test_read_accepts_what_save_writes(tmp_path):
     finder.save(path)
     data = _schema.read_saved_range_test(path)
     assert data["lrs"] == finder.lrs
+
+
+# ---------------------------------------------------------------- LRFinder.load
+def test_load_refuses_a_file_with_curves_of_different_lengths(tmp_path):
+    path = write(tmp_path, json.dumps(mutated(("lrs",), [1e-3, 1e-2, 1e-1])))
+    with pytest.raises(ValueError, match="differ in length") as error:
+        keras_lr.LRFinder.load(path)
+    assert str(path) in str(error.value)
+
+
+def test_load_refuses_a_non_numeric_best_lr(tmp_path):
+    path = write(tmp_path, json.dumps(mutated(("best_lr",), "big")))
+    with pytest.raises(ValueError, match="best_lr") as error:
+        keras_lr.LRFinder.load(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("", "empty"),
+        (TEXT[:100], "not valid JSON"),
+        (bytes(range(256)), "binary"),
+        (json.dumps([1, 2]), "JSON list"),
+        (json.dumps({"loss": [1.0], "val_loss": [1.2]}), "Keras history"),
+        (json.dumps({"tool": "other", "lr": 0.1}), "has no"),
+        (json.dumps(mutated(("config", "colour"), "red")), "unknown key"),
+        (json.dumps(mutated(("losses",), None)), "losses"),
+        (json.dumps(mutated(("runs",), [{"steps": [0]}])), "runs[0]"),
+    ],
+)
+def test_load_refuses_a_bad_file_naming_it(tmp_path, content, fragment):
+    path = write(tmp_path, content)
+    with pytest.raises(ValueError) as error:
+        keras_lr.LRFinder.load(path)
+    assert str(path) in str(error.value)
+    assert fragment in str(error.value)
+
+
+def test_load_reads_a_valid_file(tmp_path):
+    finder = keras_lr.LRFinder.load(write(tmp_path, TEXT))
+    assert finder.lrs == VALID["lrs"] and finder.losses == VALID["losses"]
+    assert finder.best_lr == 0.1 and finder.val_every == 2
+    assert [run.lrs for run in finder.runs] == [RUN["lrs"]]
+
+
+# ---------------------------------------------------------------- LRFinder.find
+START, END, STEPS = 1e-3, 1.0, 6
+
+
+def ramp(n=STEPS):
+    """The exponential ramp, by hand: start * (end / start) ** (i / (n - 1))."""
+    return [START * (END / START) ** (i / (n - 1)) for i in range(n)]
+
+
+def small_model(loss="mse"):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=loss)
+    return model
+
+
+def data(n=16):
+    x = np.linspace(-1, 1, 2 * n, dtype="float32").reshape(n, 2)
+    return x, x[:, :1] * 0.5
+
+
+def finder(**kwargs):
+    return keras_lr.LRFinder(START, END, num_steps=STEPS, verbose=0, **kwargs)
+
+
+def weights(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def assert_unchanged(model, before):
+    for a, b in zip(weights(model), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_find_refuses_validation_split_pointing_to_val_data():
+    model = small_model()
+    before = weights(model)
+    with pytest.raises(ValueError, match="val_data") as error:
+        finder().find(model, *data(), batch_size=4, validation_split=0.5)
+    assert "validation_split" in str(error.value)
+    assert_unchanged(model, before)
+
+
+def test_find_ignores_the_finder_in_callbacks():
+    f = finder()
+    seen = []
+    logger = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    f.find(small_model(), *data(), batch_size=4, callbacks=[f, logger])
+    assert f.steps == list(range(STEPS))
+    np.testing.assert_allclose(f.lrs, ramp(), rtol=1e-6)
+    assert seen  # the user's other callbacks still run
+
+
+def test_find_refuses_another_finder_in_callbacks():
+    with pytest.raises(ValueError, match="callbacks"):
+        finder().find(small_model(), *data(), batch_size=4, callbacks=[finder()])
+
+
+def test_find_num_steps_is_for_this_run_only():
+    f = finder()
+    model = small_model()
+    f.find(model, *data(), batch_size=4, num_steps=4)
+    assert f.steps == [0, 1, 2, 3]
+    np.testing.assert_allclose(f.lrs, ramp(4), rtol=1e-6)
+    assert f.num_steps == STEPS and f.get_config()["num_steps"] == STEPS
+    f.find(model, *data(), batch_size=4)
+    assert f.steps == list(range(STEPS))
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "32", HUGE])
+def test_find_refuses_a_bad_batch_size(batch_size):
+    with pytest.raises(ValueError) as error:
+        finder().find(small_model(), *data(), batch_size=batch_size)
+    assert_names(error, "batch_size")
+
+
+@pytest.mark.parametrize("num_steps", [1, 0, HUGE, "12", 2.5])
+def test_find_refuses_a_bad_num_steps_and_keeps_its_own(num_steps):
+    f = finder()
+    with pytest.raises(ValueError) as error:
+        f.find(small_model(), *data(), batch_size=4, num_steps=num_steps)
+    assert_names(error, "num_steps")
+    assert f.num_steps == STEPS
+
+
+def empty_inputs():
+    import tensorflow as tf
+
+    x, y = data()
+    cases = {
+        "arrays": ((x[:0], y[:0]), {"batch_size": 4}),
+        "dict": (({"a": x[:0]}, y[:0]), {"batch_size": 4}),
+        "dataset": ((tf.data.Dataset.from_tensor_slices((x[:0], y[:0])).batch(4),), {}),
+        "generator": (((b for b in []),), {}),
+        "list": (([],), {}),
+    }
+    return cases
+
+
+@pytest.mark.parametrize("kind", ["arrays", "dict", "dataset", "generator", "list"])
+def test_find_refuses_empty_data(kind):
+    args, kwargs = empty_inputs()[kind]
+    model = small_model() if kind != "dict" else None
+    if kind == "dict":
+        inputs = keras.Input((2,), name="a")
+        model = keras.Model({"a": inputs}, keras.layers.Dense(1)(inputs))
+        model.compile(optimizer="sgd", loss="mse")
+    before = weights(model)
+    f = finder()
+    with pytest.raises(ValueError, match="`x`") as error:
+        f.find(model, *args, **kwargs)
+    assert "sample" in str(error.value) or "batch" in str(error.value)
+    assert f.lrs == []
+    assert_unchanged(model, before)
+
+
+@pytest.mark.backends("torch")
+def test_find_refuses_an_empty_torch_loader():
+    import torch
+
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.zeros(0, 2), torch.zeros(0, 1)), batch_size=4
+    )
+    with pytest.raises(ValueError, match="at least one batch"):
+        finder().find(small_model(), loader)
+
+
+def test_find_refuses_an_empty_py_dataset():
+    class Empty(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+
+        def __len__(self):
+            return 0
+
+        def __getitem__(self, index):
+            raise IndexError(index)
+
+    with pytest.raises(ValueError, match="at least one batch"):
+        finder().find(small_model(), Empty())
+
+
+@pytest.mark.parametrize("path", ["data.npz", b"data.npz"])
+def test_find_refuses_a_file_name(path):
+    with pytest.raises(ValueError, match="np.load") as error:
+        finder().find(small_model(), path)
+    assert "Argument `x`" in str(error.value)
+
+
+def test_find_refuses_arrays_without_targets():
+    x, _ = data()
+    with pytest.raises(ValueError, match="Argument `y` is required") as error:
+        finder().find(small_model(), x, batch_size=4)
+    assert "'mse'" in str(error.value)
+
+
+class SquaredOutput(keras.layers.Layer):
+    """Adds mean(output ** 2) as the loss: a model that trains without targets."""
+
+    def call(self, inputs):
+        self.add_loss(keras.ops.mean(keras.ops.square(inputs)))
+        return inputs
+
+
+def test_find_runs_without_targets_when_the_model_needs_none():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, SquaredOutput()(keras.layers.Dense(1)(inputs)))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=None)
+    f = finder()
+    f.find(model, data()[0], batch_size=4)
+    assert f.steps == list(range(STEPS))
+
+
+@pytest.mark.parametrize("where", ["x", "y", "sample_weight"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_find_refuses_non_finite_arrays_naming_them(where, bad):
+    x, y = data()
+    sample_weight = np.ones(len(x), "float32")
+    arrays = {"x": x.copy(), "y": y.copy(), "sample_weight": sample_weight}
+    arrays[where][3] = bad
+    model = small_model()
+    before = weights(model)
+    f = finder()
+    with pytest.raises(ValueError, match="finite") as error:
+        f.find(model, arrays["x"], arrays["y"], batch_size=4, sample_weight=arrays["sample_weight"])
+    assert f"Argument `{where}`" in str(error.value)
+    assert f.lrs == []
+    assert_unchanged(model, before)
+
+
+def test_find_refuses_arrays_of_different_lengths():
+    x, y = data()
+    with pytest.raises(ValueError, match="same number of samples"):
+        finder().find(small_model(), x, y[:5], batch_size=4)
+
+
+def nan_batches():
+    x, y = data()
+    x = x.copy()
+    x[:] = np.nan
+    for start in range(0, len(x), 4):
+        yield x[start : start + 4], y[start : start + 4]
+
+
+@pytest.mark.parametrize("kind", ["generator", "dataset"])
+def test_find_reports_a_loss_not_finite_from_the_first_step(kind):
+    if kind == "dataset":
+        import tensorflow as tf
+
+        batches = list(nan_batches())
+        x = tf.data.Dataset.from_tensor_slices(
+            (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
+        ).batch(4)
+    else:
+        x = nan_batches()
+    model = small_model()
+    before = weights(model)
+    f = finder()
+    with pytest.raises(ValueError, match="not finite from the first step") as error:
+        f.find(model, x)
+    assert "NaN" in str(error.value)
+    assert f.stop_reason == "nan" and f.lrs == []
+    assert_unchanged(model, before)

@@ -14,10 +14,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_lr import _schema, schedule_math, suggest
 from keras_lr import _validation as check
-from keras_lr import schedule_math, suggest
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _optimizer, _state
+from keras_lr.callbacks import _inputs, _optimizer, _state
 from keras_lr.schedules import evaluate
 
 __all__ = ["LRFinder", "RangeTestRun"]
@@ -538,26 +538,25 @@ class LRFinder(keras.callbacks.Callback):
         Returns:
             The finder itself, for chaining: `finder.find(...).plot()`.
         """
-        if num_steps is not None:
-            self.num_steps = check.integer("num_steps", num_steps, 2)
+        own_num_steps = self.num_steps
+        num_steps = own_num_steps if num_steps is None else check.integer("num_steps", num_steps, 2)
+        if batch_size is not None:
+            batch_size = check.integer("batch_size", batch_size, 1)
         val_every = check.integer("val_every", val_every, 1)
-        for name in _FIT_ARGS_SET_BY_FIND:
-            if name in fit_kwargs:
-                raise ValueError(
-                    f"Argument `{name}` is set by `LRFinder.find()` and cannot be passed. "
-                    f"Received: {name}={fit_kwargs[name]!r}"
-                )
+        fit_kwargs = dict(fit_kwargs)
+        callbacks = [self] + _check_find_fit_kwargs(self, fit_kwargs)
         if getattr(model, "optimizer", None) is None:
             _optimizer.model_optimizer(model, self)
-        callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
+        x = _inputs.check_find_data(model, x, y, fit_kwargs.get("sample_weight"))
         fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
-        data_args = _data_for(model, x, y, batch_size, self.num_steps)
+        data_args = _data_for(model, x, y, batch_size, num_steps)
         val_batches = (
             None if val_data is None else _validation_batches(val_data, batch_size, val_every)
         )
         self.val_every = val_every
         self._val_batches = val_batches
         self._in_find = True
+        self.num_steps = num_steps  # for this run only: put back below
         try:
             if self.num_runs == 1:
                 self._fit_once(model, callbacks, {**data_args, **fit_kwargs})
@@ -566,6 +565,14 @@ class LRFinder(keras.callbacks.Callback):
         finally:
             self._in_find = False
             self._val_batches = None
+            self.num_steps = own_num_steps
+        if self.stop_reason == "nan" and not self.lrs:
+            raise ValueError(
+                "The loss was not finite from the first step of the range test (at "
+                f"lr={self.start_lr:g}), so nothing was recorded: the inputs or targets "
+                "probably hold NaN or inf (check them with `np.isfinite`), or the model's "
+                "loss is not finite even at `start_lr`. The model was put back."
+            )
         return self
 
     def _fit_once(self, model: keras.Model, callbacks: list[Any], fit_args: dict[str, Any]) -> None:
@@ -798,9 +805,13 @@ class LRFinder(keras.callbacks.Callback):
 
         Returns:
             A new `LRFinder` holding the saved curves.
+
+        Raises:
+            ValueError: naming the file, when it is not a range test written
+                by `save()` (not JSON, truncated, curves of different lengths,
+                non-finite losses, an unknown config key, ...).
         """
-        with open(path, encoding="utf-8") as f:
-            result = json.load(f)
+        result = _schema.read_saved_range_test(path)
         finder = cls(**result["config"])
         finder.steps = [int(s) for s in result["steps"]]
         finder.lrs = [float(v) for v in result["lrs"]]
@@ -903,6 +914,38 @@ class LRFinder(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------- batch loss
+def _check_find_fit_kwargs(finder: LRFinder, fit_kwargs: dict[str, Any]) -> list[Any]:
+    """Refuses `fit` arguments that `find()` sets or cannot honour; returns the user's callbacks."""
+    for name in _FIT_ARGS_SET_BY_FIND:
+        if name in fit_kwargs:
+            raise ValueError(
+                f"Argument `{name}` is set by `LRFinder.find()` and cannot be passed. "
+                f"Received: {name}={fit_kwargs[name]!r}"
+            )
+    if fit_kwargs.get("validation_split"):
+        raise ValueError(
+            "Argument `validation_split` is not supported by `LRFinder.find()`: Keras would "
+            "train on part of the data and stop the range test before `num_steps`. Pass the "
+            "held-out data as `val_data=(x_val, y_val)` instead. Received: "
+            f"validation_split={fit_kwargs['validation_split']!r}"
+        )
+    fit_kwargs.pop("validation_split", None)
+    callbacks = fit_kwargs.pop("callbacks", None) or []
+    if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, (list, tuple)):
+        check.fail("callbacks", "a list of callbacks", callbacks)
+    # The finder itself is already the first callback: a second copy would record every step twice.
+    callbacks = [c for c in callbacks if c is not finder]
+    others = [c for c in callbacks if isinstance(c, LRFinder)]
+    if others:
+        check.fail(
+            "callbacks",
+            "free of other LRFinder instances: two range tests cannot share one `fit` "
+            "(run `find()` of each finder in turn)",
+            others,
+        )
+    return list(callbacks)
+
+
 def _track_batch_loss(model: Any) -> Any:
     """Makes `logs["loss"]` the loss of the last batch instead of the epoch mean.
 
