@@ -133,8 +133,8 @@ def _check(data: Any) -> None:
     if "val_every" in data:
         _integer("val_every", data["val_every"], 1)
     runs = data.get("runs", [])
-    if not isinstance(runs, list):
-        raise _Invalid(f"`runs` must be a list of runs, not {_short(runs)}")
+    if not isinstance(runs, list) or not runs:
+        raise _Invalid(f"`runs` must be a non-empty list of runs, not {_short(runs)}")
     for index, run in enumerate(runs):
         where = f"runs[{index}]"
         if not isinstance(run, dict):
@@ -145,6 +145,8 @@ def _check(data: Any) -> None:
         _check_curve(run, f"{where}.", _CURVE)
         _check_curve(run, f"{where}.", _VAL_CURVE, optional=True)
         _check_stop_reason(f"{where}.stop_reason", run.get("stop_reason"))
+        if run.get("stop_lr") is not None:
+            _number(f"{where}.stop_lr", run["stop_lr"], positive=True)
 
 
 def _check_config(config: Any) -> None:

@@ -173,14 +173,15 @@ ALL_PATHS = [p for p in paths(VALID) if p]
 
 
 def assert_load_succeeds_or_names_the_file(path):
-    try:
-        finder = keras_lr.LRFinder.load(path)
-    except ValueError as error:  # TypeError included: the file is the user's input
-        assert str(path) in str(error), str(error)
-    except TypeError as error:
-        assert str(path) in str(error), str(error)
-    else:
-        assert len(finder.lrs) == len(finder.losses) == len(finder.steps)
+    """`LRFinder.load` and `RangeTest.load`: a result, or an error that names the file."""
+    for load in (keras_lr.LRFinder.load, keras_lr.RangeTest.load):
+        try:
+            result = load(path)
+        except (ValueError, TypeError) as error:
+            assert str(path) in str(error), (load, str(error))
+        else:
+            assert len(result.lrs) == len(result.losses) == len(result.steps)
+            assert all(math.isfinite(v) for v in result.losses + result.lrs)
 
 
 @FUZZ
