@@ -132,8 +132,8 @@ def _check(data: Any) -> None:
     _check_stop_reason("stop_reason", data.get("stop_reason"))
     if "val_every" in data:
         _integer("val_every", data["val_every"], 1)
-    runs = data.get("runs", [])
-    if not isinstance(runs, list) or not runs:
+    runs = data.get("runs", [])  # a file without "runs" (older) is read as one run
+    if "runs" in data and (not isinstance(runs, list) or not runs):
         raise _Invalid(f"`runs` must be a non-empty list of runs, not {_short(runs)}")
     for index, run in enumerate(runs):
         where = f"runs[{index}]"

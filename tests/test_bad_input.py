@@ -251,6 +251,7 @@ def test_a_valid_file_passes():
         (mutated(("losses",), ...), "'losses'"),
         (mutated(("runs",), {"steps": []}), "runs"),
         (mutated(("runs",), [5]), "runs[0]"),
+        (mutated(("runs",), []), "non-empty"),
         (mutated(("runs", 0, "lrs"), ...), "runs[0]"),
         (mutated(("runs", 0, "lrs"), [1.0]), "runs[0].lrs"),
         (mutated(("runs", 0, "stop_reason"), 3), "runs[0].stop_reason"),
@@ -308,6 +309,11 @@ def test_read_refuses_a_bad_file_naming_it(tmp_path, content, fragment):
 
 def test_read_accepts_a_valid_file(tmp_path):
     assert _schema.read_saved_range_test(write(tmp_path, TEXT)) == VALID
+
+
+def test_read_accepts_an_older_file_without_runs_or_validation(tmp_path):
+    old = {k: v for k, v in VALID.items() if k not in ("runs", "val_steps", "val_lrs", "val_losses")}
+    assert _schema.read_saved_range_test(write(tmp_path, json.dumps(old))) == old
 
 
 def test_read_accepts_what_save_writes(tmp_path):
