@@ -423,10 +423,12 @@ class LRFinder(keras.callbacks.Callback):
                 any cardinality), a Python generator or iterator of batches, a
                 `keras.utils.PyDataset`, or a torch `DataLoader` (torch
                 backend).
-            y: targets, with array inputs.
+            y: targets, with array inputs (required unless the model is
+                compiled with `loss=None` or computes its own loss).
             batch_size: the batch size, with array inputs (also of array
-                `val_data`). Defaults to 32.
-            num_steps: overrides the finder's `num_steps` for this run.
+                `val_data`), an integer `>= 1`. Defaults to 32.
+            num_steps: overrides the finder's `num_steps` for this run only
+                (`get_config()` and the next `find()` keep the finder's).
             val_data: held-out data to score during the test: a tuple
                 `(x_val, y_val)` or `(x_val, y_val, sample_weight)` of arrays,
                 batched with `batch_size`, or a `tf.data.Dataset`, generator,
@@ -437,9 +439,20 @@ class LRFinder(keras.callbacks.Callback):
                 `>= 1`. Defaults to 1.
             **fit_kwargs: passed on to `model.fit` (for example
                 `sample_weight`, `class_weight`, `callbacks`, `shuffle`).
+                The finder itself in `callbacks` is ignored (it is always
+                there); `validation_split` is refused, as it would cut the
+                steps: pass `val_data` instead.
 
         Returns:
             The finder itself, for chaining: `finder.find(...).plot()`.
+
+        Raises:
+            ValueError: before any training, for a bad argument, a file name
+                as `x`, empty data, arrays of different lengths or holding
+                NaN or inf, array inputs without `y` for a model whose loss
+                needs targets, `validation_split`, or another `LRFinder` in
+                `callbacks`; after the test (the model put back), when the
+                loss was not finite from the first step.
         """
         own_num_steps = self.num_steps
         num_steps = own_num_steps if num_steps is None else check.integer("num_steps", num_steps, 2)
