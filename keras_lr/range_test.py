@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_lr import _schema, suggest
 from keras_lr import _validation as check
-from keras_lr import suggest
 
 __all__ = ["RangeTest", "RangeTestRun"]
 
@@ -480,15 +480,7 @@ class RangeTest:
         Raises:
             ValueError: naming the file, when it is not such a file.
         """
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a range test saved by `LRFinder.save()`: "
-                f"it is not valid JSON ({error})."
-            ) from error
-        return data
+        return _schema.read_saved_range_test(path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RangeTest:

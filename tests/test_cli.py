@@ -240,7 +240,7 @@ def test_bad_npz(tmp_path, capsys, saved_model):
     junk = tmp_path / "junk.npz"
     junk.write_text("not an archive")
     assert_usage_error(capsys, ["find", model, str(junk)], "junk.npz")
-    assert_usage_error(capsys, ["find", data, data], "cannot load")
+    assert_usage_error(capsys, ["find", data, data], "MODEL.keras", "numpy arrays")
 
 
 def test_uncompiled_model(tmp_path, capsys, saved_model):
