@@ -180,8 +180,14 @@ class LRFinder(keras.callbacks.Callback):
             best (see above), `> 1`. Defaults to 4.
         restore: whether to put the model back afterwards (after the last
             run). Defaults to True.
-        verbose: 0 is quiet; 1 shows Keras' progress bar in `find()` and a
-            summary at the end. Defaults to 1.
+        verbose: 0 is quiet; 1 shows one progress bar over the test's
+            `num_steps` (one per run with `num_runs > 1`), with the current
+            LR, the smoothed loss and the lowest smoothed loss so far, then
+            one summary line: why it stopped, and the suggestion; 2 prints
+            the bar's last state as one line (for logs), then the summary.
+            `find()` runs `fit` quietly (no epoch lines); as a callback in
+            your own `fit`, pass `verbose=0` to `fit` to see the bar alone.
+            Defaults to 1.
         num_runs: how many times `find()` runs the test, `>= 1`. Defaults
             to 1, a single run.
         seed: the seed of the runs' data orders and random-layer seeds when
@@ -266,6 +272,8 @@ class LRFinder(keras.callbacks.Callback):
         # the random generator of the current run.
         self._original: list[tuple[Any, np.ndarray]] | None = None
         self._run_rng: np.random.Generator | None = None
+        self._bar: keras.utils.Progbar | None = None
+        self._bar_step = 0
 
     # ------------------------------------------------------------------ ramp
     def ramp(self, step: Any) -> Any:
@@ -318,6 +326,7 @@ class LRFinder(keras.callbacks.Callback):
         start = float(self._start_step)
         _optimizer.install(model, lambda t: schedule_math.shift(t, self.ramp, start), owner=self)
         self._active = True
+        self._start_bar()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_first_step = _optimizer.iterations(self.model.optimizer) - self._start_step
@@ -337,6 +346,7 @@ class LRFinder(keras.callbacks.Callback):
                 self._record_val(step)
         if self.stop_reason is None and step >= self.num_steps - 1:
             self.stop_reason = "num_steps"
+        self._update_bar(step + 1)
         if self.stop_reason is not None:
             self.model.stop_training = True
 
@@ -356,6 +366,38 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._finish()
+
+    # ---------------------------------------------------------- progress bar
+    def _start_bar(self) -> None:
+        """One `keras.utils.Progbar` over the ramp's steps, with `verbose`."""
+        self._bar, self._bar_step = None, 0
+        if not self.verbose:
+            return
+        if self._run_rng is not None:  # find() repeats the test: label the run.
+            print_msg(f"LRFinder run {len(self.runs) + 1}/{self.num_runs}")
+        self._bar = keras.utils.Progbar(
+            self.num_steps,
+            verbose=1 if self.verbose == 1 else 2,
+            stateful_metrics=("lr", "smoothed_loss", "best_loss"),
+        )
+
+    def _update_bar(self, ran: int, finalize: bool | None = None) -> None:
+        """Moves the bar to `ran` steps; it ends on the step the test stopped at."""
+        if self._bar is None:
+            return
+        self._bar_step = ran
+        values = []
+        if self.steps:
+            values = [
+                ("lr", self.lrs[-1]),
+                ("smoothed_loss", self.losses[-1]),
+                ("best_loss", self.best_loss),
+            ]
+        if finalize is None:
+            finalize = self.stop_reason is not None or ran >= self.num_steps
+        self._bar.update(min(ran, self.num_steps), values, finalize=finalize)
+        if finalize:
+            self._bar = None
 
     def _record(self, step: int, loss: float) -> None:
         if not math.isfinite(loss):
@@ -397,6 +439,8 @@ class LRFinder(keras.callbacks.Callback):
         if not self._active:
             return
         self._active = False
+        # The data ran out, or an error: end the bar's line where the test stopped.
+        self._update_bar(self._bar_step, finalize=True)
         model = self.model
         _untrack_batch_loss(model, self._tracker)
         _optimizer.uninstall(model, owner=self, keep_last_lr=False)
@@ -550,7 +594,9 @@ class LRFinder(keras.callbacks.Callback):
         if getattr(model, "optimizer", None) is None:
             _optimizer.model_optimizer(model, self)
         callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
-        fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
+        # The finder draws its own bar over the ramp's steps (see `verbose`):
+        # `fit`'s epochs are an artefact of the data's length.
+        fit_kwargs.setdefault("verbose", 0)
         data_args = _data_for(model, x, y, batch_size, self.num_steps)
         val_batches = (
             None if val_data is None else _validation_batches(val_data, batch_size, val_every)
