@@ -134,3 +134,19 @@ def test_fit_verbose_passed_to_find_is_still_honoured(capsys, verbose):
     out = printed(capsys)
     assert "Epoch 1/2" in out
     assert np.isfinite(finder.losses).all()
+
+
+def test_keras_lr_find_command_shows_one_bar(tmp_path, capsys):
+    from keras_lr.cli import main
+
+    x, y = regression_data(40)
+    data = tmp_path / "data.npz"
+    np.savez(data, x=x, y=y)
+    model = tmp_path / "model.keras"
+    linear_model().save(model)
+    argv = ["find", str(model), str(data), "--batch-size", str(BATCH), "--num-steps", "25"]
+    assert main(argv + ["--start-lr", "1e-4", "--end-lr", "1e-2"]) == 0
+    out = printed(capsys)
+    assert "Epoch" not in out
+    assert bar_counts(out, 25)[-1] == 25
+    assert len(summary_lines(out)) == 1
