@@ -886,7 +886,6 @@ def _demo(args: argparse.Namespace, out: str) -> None:
         f"{args.end_lr:g} ({elapsed()})"
     )
     finder.find(model, x_train, y_train, batch_size=args.batch_size)
-    _status(f"      {len(finder.lrs)} points recorded; stopped because {_stop_text(finder)}")
     results = _suggestions(finder)
     _print_suggestions(results)
     # The chosen suggestion, else the first one this (possibly short) test allows.
