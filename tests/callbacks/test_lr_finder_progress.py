@@ -44,7 +44,7 @@ def summary_lines(out):
 def test_find_shows_one_bar_over_num_steps_and_one_line(capsys):
     # 40 samples = 5 batches, so 30 steps take 6 epochs of `fit`.
     x, y = regression_data(40)
-    finder = keras_lr.LRFinder(1e-4, 1e-2, 30, verbose=1)
+    finder = keras_lr.LRFinder(1e-3, 1e-1, 30, verbose=1)
     finder.find(linear_model(), x, y, batch_size=BATCH)
     out = printed(capsys)
 
@@ -56,13 +56,15 @@ def test_find_shows_one_bar_over_num_steps_and_one_line(capsys):
     last = [line for line in out.splitlines() if re.match(r"\s*30/30\b", line)][-1]
     for name in (" - lr:", " - smoothed_loss:", " - best_loss:"):
         assert name in last
-    # The last LR of the ramp, 1e-2, printed as Keras' Progbar prints it.
-    assert re.search(r"lr: 0\.0100\b", last)
-    # One line at the end, with the stop reason and the suggestion.
+    # The last LR of the ramp, 1e-1, printed as Keras' Progbar prints it.
+    assert re.search(r"lr: 0\.1000\b", last)
+    # One line at the end: the stop reason, the suggestion, its reliability.
     lines = summary_lines(out)
     assert len(lines) == 1
     assert "all 30 steps ran" in lines[0]
-    assert f"{finder.suggestion():.3g}" in lines[0]
+    method = keras_lr.suggest.DEFAULT_METHOD
+    assert f"suggested lr ({method}): {finder.suggestion():.3g}" in lines[0]
+    assert ("NOT reliable" in lines[0]) == (not finder.diagnosis.reliable)
     assert out.rstrip().splitlines()[-1].startswith("LRFinder:")
 
 
