@@ -85,7 +85,7 @@ def finder_image(out: str, model: keras.Model, x: np.ndarray, y: np.ndarray) -> 
     finder.plot(ax=ax, show_raw=True)
     # The raw losses explode past the minimum: keep the smoothed curve readable.
     ax.set_ylim(0, 2 * float(finder.losses[0]))
-    ax.set_title("LR range test: digits, MLP + Adam, 150 steps from 1e-6 to 10")
+    ax.set_title("LR range test on digits (MLP + Adam): a ramp of 150 steps, 1e-6 to 10")
     fig.tight_layout()
     save(fig, out, "lr_finder.png")
     return lr
