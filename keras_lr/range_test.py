@@ -217,6 +217,7 @@ class RangeTest:
                 num_steps=num_steps,
                 stop_lr=self.stop_lr,
                 every=self.val_every,
+                stop_reason=self.stop_reason,
             )
         return suggest.Curve(
             self.lrs,
@@ -224,6 +225,7 @@ class RangeTest:
             raw_losses=self.raw_losses,
             num_steps=num_steps,
             stop_lr=self.stop_lr,
+            stop_reason=self.stop_reason,
         )
 
     # ---------------------------------------------------------- reading it

@@ -79,6 +79,8 @@ class Curve:
         stop_lr: the LR at which the loss diverged (or was not finite) and
             the test stopped; None when it did not.
         every: the ramp steps between two points (1 for the training curve).
+        stop_reason: why the test stopped (`"diverged"`, `"nan"`,
+            `"num_steps"` or None).
     """
 
     lrs: Any
@@ -87,6 +89,7 @@ class Curve:
     num_steps: int | None = None
     stop_lr: float | None = None
     every: int = 1
+    stop_reason: str | None = None
 
     def __post_init__(self) -> None:
         lrs, losses = _arrays(self.lrs, self.losses)
@@ -123,13 +126,16 @@ def _require_points(count: int, needed: int, what: str) -> None:
 
 # ------------------------------------------------------------------ diagnosis
 SMOOTH_DECADES = 0.2  # the lag-free smoother's width (Gaussian sigma), in decades of LR
-FELL_Z = 8.0  # "the loss fell": its drop exceeds this many standard errors of the smooth curve
+START_FRACTION = 0.1  # the start level is the mean batch loss of this first part of the curve
+FELL_Z = 3.5  # "the loss fell": its drop exceeds this many standard errors
 MIN_DESCENT_POINTS = 5  # fewer points in the descent: the suggestion is not reliable
 FALLBACK_DIVISOR = 10.0  # without a descent: the LR where the loss diverged, divided by this
-EDGE_POINTS = 3  # a suggestion within this many points of the curve's start is not reliable
+EDGE_POINTS = 3  # a descent that starts within this many points of the first is not reliable
 
 
-def lagfree(lrs: Sequence[float], raw_losses: Sequence[float], decades: float = SMOOTH_DECADES) -> np.ndarray:
+def lagfree(
+    lrs: Sequence[float], raw_losses: Sequence[float], decades: float = SMOOTH_DECADES
+) -> np.ndarray:
     """The batch losses smoothed without lag: a Gaussian kernel in log10(lr).
 
     The finder's EMA is causal (it may only look back, to stop the test in
@@ -159,23 +165,25 @@ class Diagnosis:
 
     Attributes:
         fell: whether the loss fell by more than its own noise.
-        drop: how far the (lag-free) loss fell, from its highest level before
-            its minimum to the minimum.
+        drop: how far the loss fell: from its start level (the mean batch
+            loss over the first `START_FRACTION` of the points) to the
+            minimum of the lag-free curve.
         noise: the standard deviation of the batch loss around the lag-free
             curve (a robust estimate).
-        threshold: the drop needed to count as a fall (`FELL_Z` standard
-            errors of the lag-free curve).
+        threshold: the drop needed to count as a fall: `FELL_Z` standard
+            errors of that difference.
         diverged: whether the test stopped because the loss diverged or was
             not finite.
         divergence_lr: the LR at which it stopped so, or None.
-        bottom_lr: the LR of the lag-free curve's minimum.
-        points: how many points the suggestion is read from (the descent:
-            from where the loss starts to fall to its minimum).
+        bottom_lr: the LR of the lag-free curve's minimum (None without points).
+        points: how many points the suggestion is read from (the descent,
+            from where the loss has fallen 10% of its drop to its minimum;
+            0 when it did not fall).
         fallback: whether the suggestion falls back on the divergence (the
             loss never fell beyond its noise, but it diverged).
         reliable: whether the suggestion can be trusted: the loss fell
             beyond its noise, at least `MIN_DESCENT_POINTS` points informed
-            it, and it was not already falling at the first LR.
+            it, and the descent did not start at the very first LRs.
         reasons: why it is not reliable (empty when it is).
     """
 
@@ -195,13 +203,15 @@ class Diagnosis:
         """The diagnosis in one or two sentences."""
         if self.fell:
             text = (
-                f"The loss fell by {self.drop:.3g} (noise {self.noise:.3g}; "
-                f"{self.points} points in the descent down to lr={self.bottom_lr:.3g})"
+                f"The loss fell by {self.drop:.3g}, beyond its noise ({self.threshold:.3g} "
+                f"needed), over {self.points} points down to lr={self.bottom_lr:.3g}"
             )
+        elif self.bottom_lr is None:
+            text = "No loss was recorded"
         else:
             text = (
-                f"The loss never fell beyond its noise (drop {self.drop:.3g}, needed "
-                f"{self.threshold:.3g})"
+                f"The loss never fell beyond its noise (it fell by {self.drop:.3g}, "
+                f"{self.threshold:.3g} needed)"
             )
         if self.diverged and self.divergence_lr is not None:
             text += f"; it diverged at lr={self.divergence_lr:.3g}"
@@ -211,17 +221,52 @@ class Diagnosis:
         return text
 
 
+def _noise(raw: np.ndarray, smooth: np.ndarray) -> float:
+    """The robust standard deviation of the batch losses around the smooth curve."""
+    residual = raw - smooth
+    return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+
+
+def _descent(curve: Curve) -> dict[str, Any]:
+    """The quantities `diagnose` and `robust` read from a curve of `MIN_POINTS` or more."""
+    lrs, raw = curve.lrs, curve.raw_losses
+    n = lrs.size
+    smooth = lagfree(lrs, raw)
+    noise = _noise(raw, smooth)
+    bottom = int(np.argmin(smooth))
+    start_points = max(3, int(round(START_FRACTION * n)))
+    start_level = float(np.mean(raw[:start_points]))
+    drop = start_level - float(smooth[bottom])
+    decades = max(float(np.log10(lrs[-1] / lrs[0])), 1e-12)
+    kernel_points = max(2.0 * np.sqrt(np.pi) * SMOOTH_DECADES * (n - 1) / decades, 1.0)
+    threshold = FELL_Z * noise * float(np.sqrt(1.0 / start_points + 1.0 / kernel_points))
+    scale = max(abs(start_level), abs(float(smooth[bottom])))
+    fell = drop > threshold and drop > 1e-9 * scale
+    fallen = np.nonzero(smooth[: bottom + 1] <= start_level - 0.1 * drop)[0]
+    start = int(fallen[0]) if fell and fallen.size else bottom
+    return {
+        "smooth": smooth,
+        "noise": noise,
+        "bottom": bottom,
+        "start": start,
+        "drop": drop,
+        "threshold": threshold,
+        "fell": fell,
+    }
+
+
 def diagnose(curve: Curve) -> Diagnosis:
     """Diagnoses a range-test curve, from a single run.
 
     The batch losses are smoothed without lag (`lagfree`); their noise is the
     robust standard deviation of the batch losses around that curve
-    (1.4826 times the median absolute residual). The loss *fell* when its
-    drop (from the highest smooth level before the minimum, down to the
-    minimum) exceeds `FELL_Z` standard errors of the smooth curve
-    (`noise / sqrt(points in the kernel)`): on a flat, noisy curve, the
-    smooth curve wanders by a few standard errors, never by that many. All
-    of it is invariant to shifting or scaling the loss.
+    (1.4826 times the median absolute deviation of the residuals). The loss
+    *fell* when its drop, from the start level (the mean batch loss of the
+    first `START_FRACTION` of the points) to the minimum of the lag-free
+    curve, exceeds `FELL_Z` standard errors of that difference: a flat,
+    noisy curve wanders by a few standard errors, not by more. Every part
+    is invariant to shifting the loss by a constant or scaling it by a
+    positive factor.
 
     Args:
         curve: the `Curve`.
@@ -232,6 +277,15 @@ def diagnose(curve: Curve) -> Diagnosis:
     n = curve.lrs.size
     diverged = curve.stop_lr is not None
     if n < MIN_POINTS:
+        if n == 0 and curve.stop_reason == "nan":
+            reason = (
+                "the loss was not finite from the first step: check the inputs and targets "
+                "for NaN or inf"
+            )
+        else:
+            reason = f"only {n} point(s) were recorded"
+            if diverged:
+                reason += " before the loss diverged: lower `start_lr`"
         return Diagnosis(
             fell=False,
             drop=0.0,
@@ -243,48 +297,36 @@ def diagnose(curve: Curve) -> Diagnosis:
             points=n,
             fallback=False,
             reliable=False,
-            reasons=(f"only {n} points were recorded",),
+            reasons=(reason,),
         )
-    smooth = lagfree(curve.lrs, curve.raw_losses)
-    residual = curve.raw_losses - smooth
-    noise = float(1.4826 * np.median(np.abs(residual - np.median(residual))))
-    bottom = int(np.argmin(smooth))
-    top = int(np.argmax(smooth[: bottom + 1]))
-    drop = float(smooth[top] - smooth[bottom])
-    per_decade = (n - 1) / max(np.log10(curve.lrs[-1] / curve.lrs[0]), 1e-12)
-    kernel_points = max(2.0 * np.sqrt(np.pi) * SMOOTH_DECADES * per_decade, 1.0)
-    threshold = FELL_Z * noise / np.sqrt(kernel_points)
-    scale = max(abs(float(smooth[top])), abs(float(smooth[bottom])))
-    fell = drop > threshold and drop > 1e-9 * scale
-    start = _descent_start(smooth, top, bottom)
+    found = _descent(curve)
+    fell, start, bottom = found["fell"], found["start"], found["bottom"]
     points = bottom - start + 1 if fell else 0
+    fallback = not fell and diverged and curve.stop_lr / FALLBACK_DIVISOR >= curve.lrs[0]
     reasons = []
     if not fell:
         reasons.append("the loss never fell beyond its noise")
+        if diverged and not fallback:
+            reasons.append(
+                f"it diverged within {FALLBACK_DIVISOR:g}x of `start_lr`: lower `start_lr`"
+            )
     elif points < MIN_DESCENT_POINTS:
-        reasons.append(f"only {points} points in the descent")
+        reasons.append(f"only {points} points in the descent: run more `num_steps`")
     if fell and start < EDGE_POINTS:
-        reasons.append("the loss was already falling at the first LR (lower `start_lr`)")
+        reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
     return Diagnosis(
         fell=fell,
-        drop=drop,
-        noise=noise,
-        threshold=float(threshold),
+        drop=float(found["drop"]),
+        noise=float(found["noise"]),
+        threshold=float(found["threshold"]),
         diverged=diverged,
         divergence_lr=curve.stop_lr,
         bottom_lr=float(curve.lrs[bottom]),
         points=points,
-        fallback=not fell and diverged,
+        fallback=fallback,
         reliable=not reasons,
         reasons=tuple(reasons),
     )
-
-
-def _descent_start(smooth: np.ndarray, top: int, bottom: int, fraction: float = 0.1) -> int:
-    """The first point after `top` where the smooth loss has fallen `fraction` of its drop."""
-    drop = smooth[top] - smooth[bottom]
-    fallen = np.nonzero(smooth[top : bottom + 1] <= smooth[top] - fraction * drop)[0]
-    return top + int(fallen[0]) if fallen.size else bottom
 
 
 def robust(curve: Curve) -> float:
@@ -295,8 +337,8 @@ def robust(curve: Curve) -> float:
     below where the loss starts to fall). When it never fell beyond its
     noise but diverged, there is no descent to read: the suggestion falls
     back to the LR where it diverged divided by `FALLBACK_DIVISOR`, with a
-    `FallbackWarning` (a `UserWarning`). When it neither fell nor diverged,
-    it raises.
+    `FallbackWarning` (a `UserWarning`) that says so. When it neither fell
+    nor diverged (or diverged too close to `start_lr`), it raises.
 
     Args:
         curve: the `Curve`.
@@ -310,30 +352,30 @@ def robust(curve: Curve) -> float:
     """
     _require_points(curve.lrs.size, MIN_POINTS, "method='robust'")
     diagnosis = diagnose(curve)
-    if not diagnosis.fell:
-        if diagnosis.fallback:
-            lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
-            warnings.warn(
-                f"The loss never fell beyond its noise during the range test (drop "
-                f"{diagnosis.drop:.3g}, noise level {diagnosis.threshold:.3g}), so no descent "
-                f"could be read. Falling back on the divergence: lr={lr:.3g}, "
-                f"{FALLBACK_DIVISOR:g}x below where the loss diverged "
-                f"({diagnosis.divergence_lr:.3g}). Check it: run more `num_steps`, use a "
-                "larger batch, or move the LR range (`start_lr`, `end_lr`).",
-                FallbackWarning,
-                stacklevel=2,
-            )
-            return float(lr)
-        raise ValueError(
-            "The loss neither fell beyond its noise nor diverged during the range test, "
-            f"between lr={curve.lrs[0]:.3g} and lr={curve.lrs[-1]:.3g}: it says nothing about "
-            "a good learning rate. Raise `end_lr`, run more `num_steps`, use a larger batch, "
-            "or check the model, loss and data (for example, sample weights that are all zero)."
+    if diagnosis.fallback:
+        lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
+        warnings.warn(
+            f"The loss never fell beyond its noise during the range test (it fell by "
+            f"{diagnosis.drop:.3g}; {diagnosis.threshold:.3g} needed), so there is no descent "
+            f"to read a learning rate from. Falling back on the divergence: lr={lr:.3g}, "
+            f"{FALLBACK_DIVISOR:g}x below where the loss diverged ({diagnosis.divergence_lr:.3g}). "
+            "Check it by training: or run more `num_steps`, use a larger batch, or move "
+            "the LR range (`start_lr`, `end_lr`).",
+            FallbackWarning,
+            stacklevel=2,
         )
-    smooth = lagfree(curve.lrs, curve.raw_losses)
-    bottom = int(np.argmin(smooth))
-    start = _descent_start(smooth, int(np.argmax(smooth[: bottom + 1])), bottom)
-    return float(max(curve.lrs[bottom] / 10.0, curve.lrs[start]))
+        return float(lr)
+    if not diagnosis.fell:
+        raise ValueError(
+            f"No learning rate can be read from this range test: {diagnosis.describe()} "
+            f"Between lr={curve.lrs[0]:.3g} and lr={curve.lrs[-1]:.3g} it says nothing about a "
+            "good learning rate. Raise `end_lr` (or lower `start_lr`), run more `num_steps`, "
+            "use a larger batch, or check the model, loss and data (for example, sample "
+            "weights that are all zero)."
+        )
+    found = _descent(curve)
+    lrs = curve.lrs
+    return float(max(lrs[found["bottom"]] / 10.0, lrs[found["start"]]))
 
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
