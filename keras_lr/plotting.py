@@ -168,7 +168,7 @@ def _mark_suggestion(
 
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", suggest.FallbackWarning)
+            warnings.simplefilter("always", suggest.UnreliableSuggestionWarning)
             lr = finder.suggestion(method, curve=curve)
     except ValueError:
         return

@@ -297,6 +297,13 @@ class RangeTest:
             A `(base_lr, max_lr)` tuple.
         """
         curve_ = self.curve(curve)
+        enough = len(curve_.lrs) >= suggest.MIN_POINTS
+        if curve == "train" and enough and not self.diagnosis.fell:
+            raise ValueError(
+                "The loss never fell beyond its noise during the range test, so there is no "
+                f"range to suggest. {self.diagnosis.describe()} Run more `num_steps`, use a "
+                "larger batch, or move the LR range (`start_lr`, `end_lr`)."
+            )
         return suggest.suggest_range(curve_.lrs, curve_.losses)
 
     def suggestion_spread(
@@ -326,7 +333,7 @@ class RangeTest:
             single = RangeTest([run], self.config, val_every=self.val_every)
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", suggest.FallbackWarning)
+                    warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
                     picks.append(single.suggestion(method, curve=curve))
             except ValueError as error:
                 raise type(error)(f"Run {index}: {error}") from error
@@ -367,7 +374,7 @@ class RangeTest:
         text += f"\n{diagnosis.describe()}"
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", suggest.FallbackWarning)
+                warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
                 lr = self.suggestion()
         except ValueError as error:
             return f"{text}\nNo suggestion: {error}"
