@@ -773,8 +773,8 @@ def _result_line(result: RangeTest) -> str:
         text = f"LRFinder: {len(result.lrs)} points, stopped because {stop}"
     try:
         diagnosis = result.diagnosis
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", suggest.FallbackWarning)
+        with warnings.catch_warnings():  # the line says whether it is reliable
+            warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
             lr = result.suggestion()
     except ValueError as error:
         return f"{text}; no suggestion: {str(error).rstrip('.')}."
