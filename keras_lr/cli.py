@@ -227,7 +227,7 @@ def _run_find(args: argparse.Namespace) -> None:
         mode=args.mode,
         num_runs=args.num_runs,
         seed=args.seed,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet else _fit_verbose(),
     )
     if not args.quiet:
         _status(f"Loading {args.model} (backend: {keras.config.backend()})")
@@ -252,9 +252,7 @@ def _run_find(args: argparse.Namespace) -> None:
             f"LR range test: {args.num_steps} steps from {args.start_lr:g} to {args.end_lr:g} "
             f"on {len(x)} samples, batch size {args.batch_size}"
         )
-    finder.find(
-        model, x, y, batch_size=args.batch_size, verbose=0 if args.quiet else _fit_verbose()
-    )
+    finder.find(model, x, y, batch_size=args.batch_size)
     if args.num_runs > 1:
         print(f"Averaged {args.num_runs} runs: {len(finder.lrs)} points")
     else:
@@ -376,14 +374,13 @@ def _demo(args: argparse.Namespace, out: str) -> None:
     model = _demo_model(args.model)
 
     finder = keras_lr.LRFinder(
-        start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps, verbose=0
+        start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps, verbose=verbose
     )
     _status(
         f"[2/4] LR range test: {args.steps} steps, lr from {args.start_lr:g} to "
         f"{args.end_lr:g} ({elapsed()})"
     )
-    finder.find(model, x_train, y_train, batch_size=args.batch_size, verbose=verbose)
-    _status(f"      {len(finder.lrs)} points recorded; stopped because {_stop_text(finder)}")
+    finder.find(model, x_train, y_train, batch_size=args.batch_size)
     results = _suggestions(finder)
     _print_suggestions(results)
     # The chosen suggestion, else the first one this (possibly short) test allows.

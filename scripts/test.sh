@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, once per Keras backend (one process each), then the
-# notebooks and ruff. Creates its own virtual environment and installs the
-# project with the CPU builds of TensorFlow, JAX and PyTorch.
+# notebooks, the docs pictures, the API reference and ruff. Creates its own
+# virtual environment and installs the project with the CPU builds of
+# TensorFlow, JAX and PyTorch (the notebooks get their own, see below).
 #
 #   bash scripts/test.sh             # everything (what .ci/run calls)
 #   KERAS_LR_VENV=/path/venv bash scripts/test.sh   # reuse an environment
@@ -26,11 +27,27 @@ for backend in tensorflow jax torch; do
     KERAS_BACKEND=$backend "$PY" -m pytest tests -q -p no:cacheprovider "$@" || status=1
 done
 
-if [ -z "${KERAS_LR_SKIP_NOTEBOOKS:-}" ] && ls notebooks/*.ipynb >/dev/null 2>&1; then
-    echo "=== notebooks (nbmake), KERAS_BACKEND=tensorflow"
-    KERAS_BACKEND=tensorflow MPLBACKEND=Agg "$PY" -m pytest -q -p no:cacheprovider --nbmake \
-        --nbmake-timeout=900 notebooks || status=1
+# ---------------------------------------------------------------- notebooks
+# In their own environment, .venv-notebooks, built (once) from README.md's
+# notebook install command only, not from `dev`: see scripts/test_notebooks.sh.
+if [ -z "${KERAS_LR_SKIP_NOTEBOOKS:-}" ]; then
+    echo "=== notebooks (nbmake), in .venv-notebooks from README's install"
+    bash scripts/test_notebooks.sh || status=1
 fi
+# ------------------------------------------------------------ end notebooks
+
+# ---------------------------------------------------------- docs pictures
+# The README's PNGs: the script still runs (short: 3 epochs), into a temp dir.
+echo "=== docs pictures (scripts/make_docs_images.py), KERAS_BACKEND=jax"
+KERAS_BACKEND=jax MPLBACKEND=Agg "$PY" scripts/make_docs_images.py \
+    --out "$(mktemp -d)" --epochs 3 || status=1
+# ------------------------------------------------------ end docs pictures
+
+# ---------------------------------------------------------- API reference
+# MkDocs + mkdocstrings, strict: a broken reference or docstring fails.
+echo "=== API reference (scripts/build_docs.sh, strict)"
+PYTHON="$PY" bash scripts/build_docs.sh --quiet -d "$(mktemp -d)" || status=1
+# ------------------------------------------------------ end API reference
 
 echo "=== ruff"
 "$PY" -m ruff check keras_lr tests benchmarks scripts || status=1

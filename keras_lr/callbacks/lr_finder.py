@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from keras_lr import _keras, schedule_math, suggest
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control, _data, _inputs, _state
-from keras_lr.range_test import RangeTest, RangeTestRun
+from keras_lr.range_test import _STOP_TEXT, RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
 __all__ = ["LRFinder", "RangeTestRun"]
@@ -155,8 +156,15 @@ class LRFinder(keras.callbacks.Callback):
             best (see above), `> 1`. Defaults to 4.
         restore: whether to put the model back afterwards (after the last
             run). Defaults to True.
-        verbose: 0 is quiet; 1 shows Keras' progress bar in `find()` and a
-            summary at the end. Defaults to 1.
+        verbose: 0 is quiet; 1 shows one progress bar over the test's
+            `num_steps` (one per run with `num_runs > 1`), with the current
+            LR, the smoothed loss and the lowest smoothed loss so far, then
+            one line: why it stopped, the suggestion, and whether it is
+            reliable (`finder.result.summary()` gives the whole diagnosis);
+            2 prints the bar's last state as one line (for logs), then that
+            line. `find()` runs `fit` quietly (no epoch lines); as a callback
+            in your own `fit`, pass `verbose=0` to `fit` to see the bar
+            alone. Defaults to 1.
         num_runs: how many times `find()` runs the test, `>= 1`. Defaults
             to 1, a single run.
         seed: the seed of the runs' data orders and random-layer seeds when
@@ -263,6 +271,8 @@ class LRFinder(keras.callbacks.Callback):
         # the random generator of the current run.
         self._original: list[tuple[Any, np.ndarray]] | None = None
         self._run_rng: np.random.Generator | None = None
+        self._bar: keras.utils.Progbar | None = None
+        self._bar_step = 0
 
     # ------------------------------------------------------------------ ramp
     def ramp(self, step: Any) -> Any:
@@ -313,6 +323,7 @@ class LRFinder(keras.callbacks.Callback):
         _control.control(model).take(self, _ShiftedRamp(self, start), scalable=False, track_loss=True)
         self._loss_checks = 2
         self._active = True
+        self._start_bar()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_first_step = _control.updates(self.model.optimizer) - self._start_step
@@ -335,6 +346,7 @@ class LRFinder(keras.callbacks.Callback):
                 self._record_val(step)
         if run.stop_reason is None and step >= self.num_steps - 1:
             run.stop_reason = "num_steps"
+        self._update_bar(step + 1)
         if run.stop_reason is not None:
             self.model.stop_training = True
 
@@ -392,6 +404,39 @@ class LRFinder(keras.callbacks.Callback):
             f"the model without the override. Received: logs['loss']={loss!r}"
         )
 
+    # ---------------------------------------------------------- progress bar
+    def _start_bar(self) -> None:
+        """One `keras.utils.Progbar` over the ramp's steps, with `verbose`."""
+        self._bar, self._bar_step = None, 0
+        if not self.verbose:
+            return
+        if self._run_rng is not None:  # find() repeats the test: label the run.
+            print_msg(f"LRFinder run {len(self._runs) + 1}/{self.num_runs}")
+        self._bar = keras.utils.Progbar(
+            self.num_steps,
+            verbose=1 if self.verbose == 1 else 2,
+            stateful_metrics=("lr", "smoothed_loss", "best_loss"),
+        )
+
+    def _update_bar(self, ran: int, finalize: bool | None = None) -> None:
+        """Moves the bar to `ran` steps; it ends on the step the test stopped at."""
+        if self._bar is None:
+            return
+        self._bar_step = ran
+        run = self._run
+        values = []
+        if run.steps:
+            values = [
+                ("lr", run.lrs[-1]),
+                ("smoothed_loss", run.losses[-1]),
+                ("best_loss", self._best_loss),
+            ]
+        if finalize is None:
+            finalize = run.stop_reason is not None or ran >= self.num_steps
+        self._bar.update(min(ran, self.num_steps), values, finalize=finalize)
+        if finalize:
+            self._bar = None
+
     def _record(self, step: int, loss: float) -> None:
         run = self._run
         lr = self._lr_of(step)
@@ -428,6 +473,8 @@ class LRFinder(keras.callbacks.Callback):
         if not self._active:
             return
         self._active = False
+        # The data ran out, or an error: end the bar's line where the test stopped.
+        self._update_bar(self._bar_step, finalize=True)
         model = self.model
         _control.control(model).release(self)
         if self._saved is not None:
@@ -437,7 +484,7 @@ class LRFinder(keras.callbacks.Callback):
         if self._run_rng is None:  # a single run: its result now
             self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
             if self.verbose:
-                print_msg(self.result.summary())
+                print_msg(_result_line(self.result))
 
     # ------------------------------------------------------------ find()
     def find(
@@ -529,7 +576,9 @@ class LRFinder(keras.callbacks.Callback):
         if getattr(model, "optimizer", None) is None:
             _control.lr_optimizer(model, self)
         x = _inputs.check_find_data(model, x, y, fit_kwargs.get("sample_weight"))
-        fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
+        # The finder draws its own bar over the ramp's steps (see `verbose`):
+        # `fit`'s epochs are an artefact of the data's length.
+        fit_kwargs.setdefault("verbose", 0)
         data_args = _data.fit_data(model, x, y, batch_size, num_steps)
         val_batches = (
             None if val_data is None else _data.validation_batches(val_data, batch_size, val_every)
@@ -609,7 +658,7 @@ class LRFinder(keras.callbacks.Callback):
             if self._runs:
                 self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
         if self.verbose:
-            print_msg(self.result.summary())
+            print_msg(_result_line(self.result))
 
     # ------------------------------------------------------------ results
     def _result(self) -> RangeTest:
@@ -822,6 +871,42 @@ def _check_find_fit_kwargs(finder: LRFinder, fit_kwargs: dict[str, Any]) -> list
             others,
         )
     return list(callbacks)
+
+
+# ---------------------------------------------------------------- the verbose line
+def _result_line(result: RangeTest) -> str:
+    """The line `verbose` prints after the bar: why the test stopped, the suggestion,
+    and the short form of its diagnosis (`result.summary()` gives it in full)."""
+    stop = _STOP_TEXT.get(result.stop_reason, _STOP_TEXT[None]).format(
+        num_steps=result.config.get("num_steps", "?")
+    )
+    if result.stop_lr is not None and result.stop_reason in ("diverged", "nan"):
+        stop += f" at lr={result.stop_lr:.3g}"
+    if len(result.runs) > 1:
+        text = (
+            f"LRFinder: {len(result.runs)} runs, mean curve of {len(result.lrs)} points "
+            f"(the first run stopped because {stop})"
+        )
+    else:
+        text = f"LRFinder: {len(result.lrs)} points, stopped because {stop}"
+    try:
+        diagnosis = result.diagnosis
+        with warnings.catch_warnings():  # the line says whether it is reliable
+            warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+            lr = result.suggestion()
+    except ValueError as error:
+        return f"{text}; no suggestion: {str(error).rstrip('.')}."
+    kind = "fallback from the divergence" if diagnosis.fallback else suggest.DEFAULT_METHOD
+    text += f"; suggested lr ({kind}): {lr:.3g}"
+    if len(result.runs) > 1:
+        try:
+            text += f", spread over the runs {result.spread:.2f} decades"
+        except ValueError:
+            pass
+    if diagnosis.reliable:
+        return text + ", reliable."
+    reasons = "; ".join(diagnosis.reasons)
+    return text + (f", NOT reliable: {reasons}." if reasons else ", NOT reliable.")
 
 
 # ---------------------------------------------------------------- several runs
