@@ -33,6 +33,7 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+from keras.src.backend.common import KerasVariable
 
 from keras_lr import schedule_math
 from keras_lr._io import print_msg
@@ -47,6 +48,26 @@ _EPOCH_SCHEDULE = "_keras_lr_epoch_schedule"
 _PLATEAU = "_keras_lr_plateau"
 _METHOD = "_get_current_learning_rate"
 _TABLE_SIZE = 1024
+
+
+# Keras versions differ here (checked on 3.5.0 and 3.15.1):
+# - before 3.7, `keras.Variable` is an exported subclass, not the base of the
+#   variables the backends create; `KerasVariable` is their base in every 3.x;
+# - before 3.11, the `batch` of `on_train_batch_end` is the first step of the
+#   execution (`steps_per_execution`), from 3.11 its last step.
+_KERAS_VERSION = tuple(int(part) for part in keras.version().split(".")[:2])
+
+
+def is_variable(value: Any) -> bool:
+    """Whether `value` is a Keras variable, on every Keras 3 release."""
+    return isinstance(value, KerasVariable)
+
+
+def last_step_of_batch(model: Any, batch: int) -> int:
+    """The last step (counted in the epoch) of the execution whose batch hooks got `batch`."""
+    if _KERAS_VERSION < (3, 11):
+        return batch + model.steps_per_execution - 1
+    return batch
 
 
 def unwrap(optimizer: Any) -> Any:
@@ -70,7 +91,7 @@ def model_optimizer(model: Any, owner: Any) -> Any:
 def own_schedule(optimizer: Any) -> Any:
     """The optimizer's own learning-rate schedule or callable, or None."""
     learning_rate = unwrap(optimizer)._learning_rate
-    if isinstance(learning_rate, keras.Variable) or not callable(learning_rate):
+    if is_variable(learning_rate) or not callable(learning_rate):
         return None
     return learning_rate
 
@@ -215,7 +236,7 @@ def uninstall(model: Any, owner: Any, keep_last_lr: bool = True) -> None:
     optimizer = unwrap(model.optimizer)
     if optimizer.__dict__.get(_OWNER) is not owner:
         return
-    keep_last_lr = keep_last_lr and isinstance(optimizer._learning_rate, keras.Variable)
+    keep_last_lr = keep_last_lr and is_variable(optimizer._learning_rate)
     last = current_lr(optimizer) if keep_last_lr else None
     for name in (_METHOD, _OWNER, _SCHEDULE, _SCALABLE, _EFFECTIVE):
         optimizer.__dict__.pop(name, None)
@@ -286,7 +307,7 @@ def sync_lr_variable(optimizer: Any, epoch: int) -> None:
     That is what a checkpoint saves, and what `recover_factor` reads back.
     """
     optimizer = unwrap(optimizer)
-    if not isinstance(optimizer._learning_rate, keras.Variable):
+    if not is_variable(optimizer._learning_rate):
         return
     state = optimizer.__dict__
     if state.get(_SCALABLE):
@@ -310,7 +331,7 @@ def recover_factor(optimizer: Any, last_value: float | None, at: str = "the last
     optimizer = unwrap(optimizer)
     plateau = optimizer.__dict__[_PLATEAU]
     value = 1.0
-    if last_value is not None and last_value > 0 and isinstance(optimizer._learning_rate, keras.Variable):
+    if last_value is not None and last_value > 0 and is_variable(optimizer._learning_rate):
         saved = float(ops.convert_to_numpy(optimizer._learning_rate))
         value = _factor_from_ratio(saved, last_value, plateau, at)
     object.__setattr__(optimizer, _FACTOR, (value, plateau.min_lr))

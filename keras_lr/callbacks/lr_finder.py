@@ -330,7 +330,7 @@ class LRFinder(keras.callbacks.Callback):
                 "LRFinder needs the training loss in the batch logs (`logs['loss']`), but "
                 f"the model's train step reported only {sorted(logs or {})}."
             )
-        step = self._epoch_first_step + batch
+        step = self._epoch_first_step + _optimizer.last_step_of_batch(self.model, batch)
         self._record(step, float(logs["loss"]))
         if self._val_batches is not None and self.steps and self.steps[-1] == step:
             if self._last_val_step is None or step - self._last_val_step >= self.val_every:
@@ -1150,6 +1150,7 @@ def _validation_loss(model: Any, batches: list[tuple[Any, Any, Any, int]]) -> fl
     total, samples = 0.0, 0
     try:
         for x, y, sample_weight, size in batches:
+            model.reset_metrics()  # test_on_batch resets them itself only from Keras 3.15
             logs = model.test_on_batch(x, y, sample_weight, return_dict=True)
             total += float(logs["loss"]) * size
             samples += size

@@ -64,6 +64,7 @@ class LRLogger(keras.callbacks.Callback):
         self._last_batch = -1
 
     def _record_batch(self, batch: int, logs: dict | None = None) -> None:
+        batch = _optimizer.last_step_of_batch(self.model, batch)
         steps = np.arange(self._epoch_start + self._last_batch + 1, self._epoch_start + batch + 1)
         self._last_batch = batch
         if steps.size == 0:
