@@ -33,10 +33,10 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
-from keras.src.backend.common import KerasVariable
 
 from keras_lr import schedule_math
 from keras_lr._io import print_msg
+from keras_lr._keras import is_variable, last_step_of_batch  # noqa: F401
 from keras_lr.schedules import Scaled, evaluate, evaluate_per_step
 
 _OWNER = "_keras_lr_owner"
@@ -48,26 +48,6 @@ _EPOCH_SCHEDULE = "_keras_lr_epoch_schedule"
 _PLATEAU = "_keras_lr_plateau"
 _METHOD = "_get_current_learning_rate"
 _TABLE_SIZE = 1024
-
-
-# Keras versions differ here (checked on 3.5.0 and 3.15.1):
-# - before 3.7, `keras.Variable` is an exported subclass, not the base of the
-#   variables the backends create; `KerasVariable` is their base in every 3.x;
-# - before 3.11, the `batch` of `on_train_batch_end` is the first step of the
-#   execution (`steps_per_execution`), from 3.11 its last step.
-_KERAS_VERSION = tuple(int(part) for part in keras.version().split(".")[:2])
-
-
-def is_variable(value: Any) -> bool:
-    """Whether `value` is a Keras variable, on every Keras 3 release."""
-    return isinstance(value, KerasVariable)
-
-
-def last_step_of_batch(model: Any, batch: int) -> int:
-    """The last step (counted in the epoch) of the execution whose batch hooks got `batch`."""
-    if _KERAS_VERSION < (3, 11):
-        return batch + model.steps_per_execution - 1
-    return batch
 
 
 def unwrap(optimizer: Any) -> Any:

@@ -7,14 +7,7 @@ from typing import Any
 import numpy as np
 from keras import ops
 
-
-def _optimizers(optimizer: Any) -> list[Any]:
-    """The optimizer and, for a `LossScaleOptimizer`, the ones it wraps."""
-    found = []
-    while optimizer is not None:
-        found.append(optimizer)
-        optimizer = getattr(optimizer, "inner_optimizer", None)
-    return found
+from keras_lr import _keras
 
 
 def state_variables(model: Any) -> list[Any]:
@@ -26,7 +19,7 @@ def state_variables(model: Any) -> list[Any]:
     """
     variables, seen = [], set()
     candidates = list(model.variables)
-    for optimizer in _optimizers(getattr(model, "optimizer", None)):
+    for optimizer in _keras.optimizers(getattr(model, "optimizer", None)):
         candidates.extend(optimizer.variables)
     for variable in candidates:
         if id(variable) not in seen:

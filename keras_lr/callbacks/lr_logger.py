@@ -5,8 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_lr import _keras
 from keras_lr import _validation as check
-from keras_lr.callbacks import _optimizer
+from keras_lr.callbacks import _control
 
 __all__ = ["LRLogger"]
 
@@ -59,18 +60,27 @@ class LRLogger(keras.callbacks.Callback):
             # An instance attribute, so that Keras only runs batch hooks when asked.
             self.on_train_batch_end = self._record_batch
 
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        _control.lr_optimizer(self.model, self)
+
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch_start = _optimizer.iterations(self.model.optimizer)
+        self._epoch_start = _keras.micro_steps(self.model.optimizer)
         self._last_batch = -1
 
     def _record_batch(self, batch: int, logs: dict | None = None) -> None:
-        batch = _optimizer.last_step_of_batch(self.model, batch)
-        steps = np.arange(self._epoch_start + self._last_batch + 1, self._epoch_start + batch + 1)
+        # Batches are micro-steps; with gradient accumulation over k batches an
+        # update ends every k-th one. Record the updates completed since the
+        # last call, each with the LR it used.
+        batch = _keras.last_step_of_batch(self.model, batch)
+        k = _keras.accumulation(self.model.optimizer)
+        first = (self._epoch_start + self._last_batch + 1) // k
+        end = (self._epoch_start + batch + 1) // k
         self._last_batch = batch
-        if steps.size == 0:
+        updates = np.arange(first, end)
+        if updates.size == 0:
             return
-        lrs = _optimizer.lr_at(self.model.optimizer, steps)
-        self.history["step"].extend(int(s) for s in steps)
+        lrs = _control.applied_lrs(self.model, updates)
+        self.history["step"].extend(int(s) for s in updates)
         self.history[self.key].extend(lrs.tolist())
         if logs is not None:
             logs[self.key] = float(lrs[-1])
@@ -78,15 +88,20 @@ class LRLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.per_batch:
             # Keras numbers a last, partial execution as if it were full: keep
-            # only the steps that ran.
-            now = _optimizer.iterations(self.model.optimizer)
+            # only the updates that ran.
+            now = _control.updates(self.model.optimizer)
             while self.history["step"] and self.history["step"][-1] >= now:
                 self.history["step"].pop()
                 self.history[self.key].pop()
         if logs is None:
             return
-        if self.key in logs and _optimizer.active_schedule(self.model.optimizer) is None:
+        control = _control.control(self.model)
+        if (
+            self.key in logs
+            and not control.step_scheduled
+            and _control.active_schedule(self.model.optimizer) is None
+        ):
             # A float LR that a callback earlier in the list already logged (Keras'
             # ReduceLROnPlateau logs the epoch's LR, then lowers it for the next).
             return
-        logs[self.key] = _optimizer.current_lr(self.model.optimizer)
+        logs[self.key] = _control.current_lr(self.model)

@@ -8,9 +8,10 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_lr import _keras
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _optimizer
+from keras_lr.callbacks import _control
 from keras_lr.schedules import Scaled
 
 __all__ = ["ReduceLROnPlateau"]
@@ -35,26 +36,24 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
       `model.save` and `ModelCheckpoint` keep it and a loaded model continues
       with it;
     - a keras_lr scheduler callback (`WarmupCosineDecay`, `CyclicLR`, ...):
-      the callback's schedule is multiplied by `f` inside the train step.
-      The LR variable, unused by the step, is kept equal to the LR of the
-      last update at each epoch end, so a checkpoint records it; when a
-      loaded model is trained again with the same scheduler and a
-      `ReduceLROnPlateau` with the same `factor`, `f` is recovered as that
-      LR over the schedule's value at the same step, a power of `factor`
-      (`verbose=1` prints it). Any other ratio did not come from this
-      callback (training before with a float LR, another schedule or
-      another `factor`): `f` then starts at 1, with a warning. Checkpoints written in
-      the middle of an epoch (`save_freq=<int>`) carry the factor of the last
-      epoch end only with respect to that step, so save per epoch. In memory
-      the factor stays with the optimizer for later `fit` calls, as a reduced
-      float LR does.
+      the callback's schedule is multiplied by `f` inside the train step (an
+      epoch-unit scheduler's LR of each epoch by `f`). In memory the factor
+      stays with the model for later `fit` calls, as a reduced float LR does.
+      It is not saved: the optimizer is left as the user had it after `fit`,
+      so a checkpoint does not carry it, and a model loaded from one starts
+      with `f = 1`. For a plateau that survives a checkpoint, give the
+      schedule to the optimizer instead of a scheduler callback (the
+      second case above): `keras_lr.schedules.Scaled` saves the factor in
+      the optimizer's config.
 
     With a schedule the warmup/cosine/cyclic shape continues, scaled down:
     `lr(t) = max(f * schedule(t), min(schedule(t), min_lr))`
     (`keras_lr.schedule_math.scaled`): the reduction never takes the LR below
     `min_lr`, and never raises it where the schedule itself is lower (a warmup
     from 0). As in Keras, a reduction only happens while the LR of the last
-    update is above `min_lr`. Each reduction retraces the train step once.
+    update is above `min_lr`. Each reduction of a schedule retraces the train
+step once (a new schedule is a new traced function); a float LR or an
+epoch-unit scheduler needs no retrace.
 
     Args:
         monitor: the quantity to monitor. Defaults to `"val_loss"`.
@@ -116,7 +115,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         self.best: float | None = None
         self.wait = 0
         self.cooldown_counter = 0
-        self._direction: str | None = None
+        self._better: str | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -133,35 +132,30 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     # -------------------------------------------------------------- hooks
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()
-        optimizer = _optimizer.model_optimizer(self.model, self)
-        own = _optimizer.own_schedule(optimizer)
+        optimizer = _control.lr_optimizer(self.model, self)
+        own = _control.own_schedule(optimizer)
         if own is not None and not isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 "ReduceLROnPlateau can scale a float learning rate or a `LearningRateSchedule`, "
                 f"but the optimizer's learning rate is a plain callable: {own!r}. Wrap the "
                 "function of the step in `keras_lr.schedules.Lambda(fn)`."
             )
-        _optimizer.attach_plateau(self.model, self)
 
     @property
     def scale(self) -> float:
         """The factor now applied to a schedule (a saved one included); 1.0 before any."""
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is None:
+        model = self.model
+        if getattr(model, "optimizer", None) is None:
             return 1.0
-        own = _optimizer.own_schedule(optimizer)
+        own = _control.own_schedule(model.optimizer)
         if isinstance(own, Scaled):  # a saved or earlier reduction of the optimizer's schedule
             return own.factor
-        state = _optimizer.factor(optimizer)
-        return 1.0 if state is None else state[0]
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        _optimizer.detach_plateau(self.model, self)
+        factor = _control.control(model).factor
+        return 1.0 if factor is None else factor[0]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        optimizer = self.model.optimizer
         logs = logs if logs is not None else {}
-        lr = _optimizer.current_lr(optimizer)
+        lr = _control.current_lr(self.model)
         logs["learning_rate"] = lr
         current = logs.get(self.monitor)
         if current is None:
@@ -172,8 +166,6 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
             )
         else:
             self._update(epoch, float(ops.convert_to_numpy(current)), lr)
-        if _optimizer.scheduled_by_callback(optimizer):
-            _optimizer.sync_lr_variable(optimizer, epoch)
 
     def _update(self, epoch: int, current: float, lr: float) -> None:
         if self.cooldown_counter > 0:
@@ -191,9 +183,9 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
     def _is_improvement(self, current: float) -> bool:
         if self.best is None:
             return True
-        if self._direction is None:
-            self._direction = self._infer_direction()
-        if self._direction == "min":
+        if self._better is None:
+            self._better = self._infer_direction()
+        if self._better == "min":
             return current - self.best < -self.min_delta
         return current - self.best > self.min_delta
 
@@ -202,8 +194,9 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
             return self.mode
         name = self.monitor.removeprefix("val_")
         for metric in _flat_metrics(self.model):
-            if metric.name == name and hasattr(metric, "_direction"):
-                return "max" if metric._direction == "up" else "min"
+            direction = _keras.metric_direction(metric)
+            if metric.name == name and direction is not None:
+                return "max" if direction == "up" else "min"
         if name.endswith(("loss", "error", "crossentropy")):
             return "min"
         if any(word in name for word in _MAX_WORDS):
@@ -219,21 +212,21 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         if lr <= float(ops.convert_to_numpy(ops.cast(self.min_lr, "float32"))):
             return False
         model = self.model
-        optimizer = _optimizer.unwrap(model.optimizer)
-        own = _optimizer.own_schedule(optimizer)
-        if _optimizer.scheduled_by_callback(optimizer):
+        optimizer = _control.lr_optimizer(model, self)
+        own = _control.own_schedule(optimizer)
+        control = _control.control(model)
+        if control.scheduled_by_callback:
             scale = self.scale * self.factor
-            _optimizer.set_factor(model, scale, self.min_lr)
+            control.set_factor(scale, self.min_lr)
             message = f"scaling the schedule by {scale:.6g}"
         elif isinstance(own, keras.optimizers.schedules.LearningRateSchedule):
             inner = own.schedule if isinstance(own, Scaled) else own
             scale = self.scale * self.factor
-            optimizer._learning_rate = Scaled(inner, scale, self.min_lr)
-            model.make_train_function(force=True)
+            _keras.set_schedule(model, Scaled(inner, scale, self.min_lr))
             message = f"scaling the schedule by {scale:.6g}"
         else:
             new_lr = max(lr * self.factor, self.min_lr)
-            _optimizer.set_lr(optimizer, new_lr)
+            _control.set_lr(optimizer, new_lr)
             message = f"reducing learning rate to {new_lr}"
         self.reductions.append(epoch)
         if self.verbose:

@@ -3,11 +3,17 @@
 Each callback holds one `keras_lr.schedules` object and applies it:
 
 - per step (`unit="step"`): the schedule is evaluated at the optimizer's step
-  inside the train step itself (see `keras_lr.callbacks._optimizer`), so every
+  inside the train step itself (see `keras_lr.callbacks._control`), so every
   update uses its exact LR, also with `steps_per_execution > 1`, across
   several `fit` calls and after resuming from a checkpoint;
 - per epoch (`unit="epoch"`): the LR variable is set at each epoch start from
   the absolute epoch index, so `initial_epoch` is honoured.
+
+Whatever the callback changes lasts only for its `fit`: at the end (also
+when `fit` raises, see `keras_lr._keras`) the optimizer is as the user had it,
+its LR variable included. The LRs the schedule applied are in `history`
+(`logs["learning_rate"]`), `learning_rates` and `keras_lr.LRLogger`. A
+second `fit` with the same callback reuses its compiled train step.
 
 At each epoch end the callback writes the LR of the last update to
 `logs["learning_rate"]` (as Keras' `LearningRateScheduler` does), so `History`,
@@ -26,7 +32,7 @@ import numpy as np
 from keras_lr import _validation as check
 from keras_lr import schedules
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _optimizer
+from keras_lr.callbacks import _control
 
 __all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "OneCycleLR"]
 
@@ -74,62 +80,55 @@ class ScheduleCallback(keras.callbacks.Callback):
         self._recorded_step = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        optimizer = _optimizer.model_optimizer(self.model, self)
-        _optimizer.check_settable(optimizer, self)
-        self._recorded_step = _optimizer.iterations(optimizer)
-        if self.unit == "step":
-            _optimizer.install(self.model, self.schedule, owner=self, scalable=True)
-        else:
-            _optimizer.register_epoch_schedule(optimizer, self.schedule)
+        optimizer = _control.lr_optimizer(self.model, self)
+        _control.check_settable(optimizer, self)
+        self._recorded_step = _control.updates(optimizer)
+        step_unit = self.unit == "step"
+        _control.control(self.model).take(
+            self,
+            self.schedule if step_unit else None,
+            scalable=step_unit,
+            epoch_unit=not step_unit,
+        )
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        optimizer = self.model.optimizer
+        control = _control.control(self.model)
         if self.unit == "epoch":
-            if _optimizer.plateau_present(optimizer) and _optimizer.factor(optimizer) is None:
-                last = float(_optimizer.schedule_values(self.schedule, [epoch - 1])[0]) if epoch else None
-                _optimizer.recover_factor(optimizer, last, at=f"epoch {epoch - 1}")
-            raw = float(_optimizer.schedule_values(self.schedule, [epoch])[0])
-            lr = _optimizer.scale_value(optimizer, raw)
-            _optimizer.set_lr(optimizer, lr)
+            raw = float(_control.schedule_values(self.schedule, [epoch])[0])
+            lr = control.scale_value(raw)
+            control.set_epoch_lr(lr)
             self.learning_rates.append(lr)
             if self.verbose:
                 self._say(epoch, f"setting learning rate to {lr:.6g}")
         elif self.verbose:
-            step = _optimizer.iterations(optimizer)
-            lr = float(_optimizer.lr_at(optimizer, [step])[0])
+            step = _control.updates(self.model.optimizer)
+            lr = float(control.applied_lrs([step])[0])
             self._say(epoch, f"learning rate {lr:.6g} at step {step}")
 
     def _say(self, epoch: int, message: str) -> None:
         print_msg(f"\nEpoch {epoch + 1}: {type(self).__name__} {message}.")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._record_steps()
+        self.record_updates()
         if logs is not None and self.learning_rates:
             logs["learning_rate"] = self.learning_rates[-1]
-        # A checkpoint saved now records the LR of the last update in the LR variable:
-        # what a resumed `ReduceLROnPlateau` reads its factor from.
-        _optimizer.sync_lr_variable(self.model.optimizer, epoch)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        self._record_steps()
-        if self.unit == "step":
-            _optimizer.uninstall(self.model, owner=self)
-        else:
-            _optimizer.register_epoch_schedule(self.model.optimizer, None)
+        self.record_updates()
+        _control.control(self.model).release(self)
 
-    def _record_steps(self) -> None:
-        """Appends the LRs of the steps run since the last call (step unit).
+    def record_updates(self) -> None:
+        """Appends the LRs of the updates applied since the last call (step unit).
 
-        Called at each epoch end, and by `keras_lr.ReduceLROnPlateau` before
-        it changes the factor, so each step is recorded with the LR it used.
+        Each update is recorded with the LR it used, also across a plateau
+        reduction and with gradient accumulation (one entry per update).
         """
         if self.unit != "step":
             return
-        optimizer = self.model.optimizer
-        now = _optimizer.iterations(optimizer)
+        now = _control.updates(self.model.optimizer)
         if now > self._recorded_step:
-            steps = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(_optimizer.lr_at(optimizer, steps).tolist())
+            updates = np.arange(self._recorded_step, now)
+            self.learning_rates.extend(_control.applied_lrs(self.model, updates).tolist())
         self._recorded_step = now
 
 

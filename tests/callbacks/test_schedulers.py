@@ -439,18 +439,20 @@ def test_resume_from_a_checkpoint(one_weight, uninterrupted, case, tmp_path):
 
 
 @pytest.mark.smoke
-def test_train_end_leaves_the_last_lr_in_the_optimizer(one_weight):
+def test_train_end_leaves_the_optimizer_as_the_user_had_it(one_weight):
     callback = keras_lr.CyclicLR(0.01, 0.1, step_size=4, mode="triangular2")
     model = one_weight.model(learning_rate=0.5)
-    one_weight.fit(model, [callback], epochs=2)
+    history, _ = one_weight.fit(model, [callback], epochs=2)
 
     last = smith_triangular2_lrs(2 * STEPS, 0.01, 0.1, 4)[-1]
-    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(last)
-    # Without the callback, the next fit trains at that constant LR: no schedule is left behind.
+    assert history.history["learning_rate"][-1] == pytest.approx(last)
+    # The schedule's LRs are in the history; the optimizer keeps the user's float LR.
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == 0.5
+    # Without the callback, the next fit trains at the user's LR: no schedule is left behind.
     start = one_weight.kernel(model)
     _, recorder = one_weight.fit(model, epochs=3, initial_epoch=2)
     assert recorder.epoch_steps == [3 * STEPS]
-    assert one_weight.kernel(model) == pytest.approx(start - STEPS * last, rel=1e-5)
+    assert one_weight.kernel(model) == pytest.approx(start - STEPS * 0.5, rel=1e-6)
 
 
 def test_two_scheduler_callbacks_warn(one_weight):
@@ -716,3 +718,104 @@ def test_schedulers_keep_the_train_loop_asynchronous(name):
 
     callbacks = CallbackList([SCHEDULERS[name]()], add_history=True)
     assert callbacks._async_train == backend.IS_THREAD_SAFE
+
+
+# One counter for the applied and the recorded LR ------------------------------
+
+
+def test_gradient_accumulation_records_the_lr_each_update_used(one_weight):
+    """Updates every 2 batches; the schedule sees the micro-step, as a schedule in the optimizer does."""
+    optimizer = keras.optimizers.SGD(0.5, gradient_accumulation_steps=2)
+    model = one_weight.model(optimizer=optimizer)
+    callback = keras_lr.ScheduleCallback(keras_lr.schedules.Piecewise([2, 4, 6], [0.4, 0.3, 0.2, 0.1]))
+    logger = keras_lr.LRLogger(per_batch=True)
+    x, y = one_weight.data(8 * 4)
+    kernels = []
+
+    class Kernel(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            kernels.append(one_weight.kernel(self.model))
+
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[callback, logger, Kernel()])
+    # The weight moves on every second batch (the gradient is 1 in every batch).
+    applied = -np.diff(np.concatenate([[0.0], np.asarray(kernels)[1::2]]))
+    # Hand-derived: update u ends at micro-step 2u + 1: Piecewise there is .4, .3, .2, .1.
+    assert_allclose(applied, [0.4, 0.3, 0.2, 0.1], rtol=1e-6)
+    assert_allclose(callback.learning_rates, applied, rtol=1e-6)
+    assert logger.history["step"] == [0, 1, 2, 3]
+    assert_allclose(logger.history["learning_rate"], applied, rtol=1e-6)
+    assert history.history["learning_rate"] == [pytest.approx(0.1)]
+
+
+def test_gradient_accumulation_matches_the_schedule_in_the_optimizer(one_weight):
+    """The same schedule given to the optimizer applies the same LRs (Keras evaluates it at `_iterations`)."""
+    schedule = keras_lr.schedules.Piecewise([2, 4, 6], [0.4, 0.3, 0.2, 0.1])
+    model = one_weight.model(optimizer=keras.optimizers.SGD(schedule, gradient_accumulation_steps=2))
+    logger = keras_lr.LRLogger(per_batch=True)
+    one_weight.fit(model, [logger], epochs=1, steps_per_epoch_of_data=8)
+    assert one_weight.kernel(model) == pytest.approx(-(0.4 + 0.3 + 0.2 + 0.1), rel=1e-6)
+    assert_allclose(logger.history["learning_rate"], [0.4, 0.3, 0.2, 0.1], rtol=1e-6)
+
+
+def _multi_optimizer_model(one_weight):
+    multi = getattr(keras.optimizers, "MultiOptimizer", None)
+    if multi is None:
+        pytest.skip("this Keras has no MultiOptimizer")
+    model = one_weight.model(0.5)
+    optimizer = multi(keras.optimizers.OptimizerMap(keras.optimizers.SGD(0.5)))
+    model.compile(optimizer=optimizer, loss=one_weight.mean_prediction)
+    return model
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: keras_lr.ScheduleCallback(keras_lr.schedules.Constant(0.1)),
+        lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5),
+        lambda: keras_lr.LRLogger(),
+        lambda: keras_lr.ReduceLROnPlateau(monitor="loss"),
+    ],
+    ids=["step_scheduler", "epoch_scheduler", "logger", "plateau"],
+)
+def test_a_multi_optimizer_is_refused(one_weight, make):
+    model = _multi_optimizer_model(one_weight)
+    with pytest.raises(ValueError, match="cannot follow the learning rate of a `MultiOptimizer`"):
+        one_weight.fit(model, [make()], epochs=1)
+    assert one_weight.kernel(model) == 0.0  # refused before any update
+
+
+# No retrace on a repeated fit ---------------------------------------------------
+
+
+@pytest.mark.backends("tensorflow", "jax")
+def test_a_second_fit_and_a_later_plain_fit_do_not_retrace(one_weight):
+    """Counts the traces of the train step through the loss function (called once per trace)."""
+    traces = []
+
+    def counting_loss(y_true, y_pred):
+        traces.append(1)
+        return keras.ops.mean(y_pred, axis=-1)
+
+    model = one_weight.model(0.5, loss=counting_loss)
+    one_weight.fit(model, epochs=1)
+    plain = len(traces)
+    callback = keras_lr.CyclicLR(0.01, 0.1, step_size=4, mode="triangular2")
+    one_weight.fit(model, [callback], epochs=1)
+    scheduled = len(traces)
+    assert scheduled > plain  # keras_lr's own step was traced once, with the schedule
+    start = one_weight.kernel(model)
+    one_weight.fit(model, [callback], epochs=2, initial_epoch=1)
+    assert len(traces) == scheduled, "the second fit with the same callback retraced"
+    lrs = smith_triangular2_lrs(3 * STEPS, 0.01, 0.1, 4)[2 * STEPS :]  # after a plain and a scheduled epoch
+    assert one_weight.kernel(model) == pytest.approx(start - lrs.sum(), rel=1e-6)
+    start = one_weight.kernel(model)
+    one_weight.fit(model, epochs=3, initial_epoch=2)
+    assert len(traces) == scheduled, "the plain fit after the scheduled ones retraced"
+    assert one_weight.kernel(model) == pytest.approx(start - STEPS * 0.5, rel=1e-6)
+    # A recompile gives a new train function: keras_lr's cache does not serve a stale step.
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=counting_loss)
+    start = one_weight.kernel(model)
+    one_weight.fit(model, [callback], epochs=4, initial_epoch=3)
+    assert len(traces) > scheduled
+    lrs = smith_triangular2_lrs(STEPS, 0.01, 0.1, 4)  # a new optimizer: its step starts at 0
+    assert one_weight.kernel(model) == pytest.approx(start - lrs.sum(), rel=1e-6)
