@@ -1,6 +1,7 @@
 """keras_lr: learning-rate tools for Keras 3 on TensorFlow, JAX and PyTorch.
 
-- `LRFinder`: the LR range test (Smith 2015, section 3.3).
+- `LRFinder`: the LR range test (Smith 2015, section 3.3); `RangeTest`, its
+  result: diagnosis, suggestions, plots, save/load.
 - Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
   `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
 - `ReduceLROnPlateau`: Keras' plateau reduction, also on top of a schedule.
@@ -22,6 +23,7 @@ from keras_lr.callbacks import (
     WarmupCosineDecay,
 )
 from keras_lr.plotting import plot_history, plot_schedule
+from keras_lr.range_test import RangeTest, RangeTestRun
 
 __version__ = "0.1.0"
 
@@ -31,6 +33,8 @@ __all__ = [
     "LRFinder",
     "LRLogger",
     "OneCycleLR",
+    "RangeTest",
+    "RangeTestRun",
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "WarmupCosineDecay",

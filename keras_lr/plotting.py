@@ -149,17 +149,8 @@ def plot_finder(
     if len(runs) > 1:
         _band(ax, runs, curve, shown)
     if suggestion is not None:
-        try:
-            lr = finder.suggestion(suggestion, curve=curve)
-        except ValueError:
-            lr = None
-        if lr is not None:
-            curve_lrs, curve_losses = (
-                (val_lrs, val_losses) if curve == "val" else (finder.lrs, finder.losses)
-            )
-            loss = float(np.interp(np.log(lr), np.log(curve_lrs), curve_losses))
-            ax.axvline(lr, color="C3", ls="--", lw=1)
-            ax.plot([lr], [loss], "o", color="C3", label=f"{suggestion}: {lr:.2e}")
+        _mark_suggestion(ax, finder, suggestion, curve, (val_lrs, val_losses))
+    _mark_stop(ax, finder)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("loss")
@@ -167,6 +158,42 @@ def plot_finder(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return ax
+
+
+def _mark_suggestion(
+    ax: Any, finder: Any, method: str, curve: str, val: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Marks the suggested LR on the curve (a fallback from the divergence is labelled so)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", suggest.FallbackWarning)
+            lr = finder.suggestion(method, curve=curve)
+    except ValueError:
+        return
+    fallback = any(issubclass(w.category, suggest.FallbackWarning) for w in caught)
+    curve_lrs, curve_losses = val if curve == "val" else (finder.lrs, finder.losses)
+    loss = float(np.interp(np.log(lr), np.log(curve_lrs), curve_losses))
+    label = f"{method}: {lr:.2e}" + (" (fallback: no descent)" if fallback else "")
+    ax.axvline(lr, color="C3", ls="--", lw=1)
+    ax.plot([lr], [loss], "o", color="C3", label=label)
+
+
+def _mark_stop(ax: Any, finder: Any) -> None:
+    """Marks why the test stopped: where the loss diverged, or that all steps ran.
+
+    Drawn from the finder's record, not from the shown window, so a
+    divergence that `skip_end` hides from the curve is still marked.
+    """
+    result = getattr(finder, "result", finder)
+    stop_lr = getattr(result, "stop_lr", None)
+    reason = getattr(result, "stop_reason", None)
+    if stop_lr is not None:
+        what = "not finite" if reason == "nan" else "diverged"
+        ax.axvline(stop_lr, color="k", ls=":", lw=1.2, label=f"stopped: loss {what} at {stop_lr:.2e}")
+    elif reason == "num_steps":
+        ax.plot([], [], " ", label="stopped: all steps ran")
 
 
 def _band(ax: Any, runs: Sequence[Any], curve: str, shown: tuple[float, float]) -> None:

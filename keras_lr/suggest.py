@@ -12,7 +12,10 @@ steps (`runs_table`), their mean (`mean_over_runs`) and band
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +23,12 @@ from keras_lr import _validation as check
 
 __all__ = [
     "CURVES",
+    "Curve",
+    "Diagnosis",
+    "FALLBACK_DIVISOR",
+    "FallbackWarning",
+    "diagnose",
+    "robust",
     "DEFAULT_METHOD",
     "METHODS",
     "RELIABLE_SPREAD",
@@ -40,8 +49,8 @@ __all__ = [
     "valley",
 ]
 
-METHODS = ("consensus", "valley", "steepest", "minimum")
-DEFAULT_METHOD = "consensus"
+METHODS = ("robust", "consensus", "valley", "steepest", "minimum")
+DEFAULT_METHOD = "robust"
 MIN_POINTS = 5
 SKIP_START = 10
 SKIP_END = 5
@@ -51,6 +60,48 @@ RELIABLE_SPREAD = 0.5
 
 class TooFewPointsError(ValueError):
     """A curve has too few points for a suggestion rule (a `ValueError`)."""
+
+
+class FallbackWarning(UserWarning):
+    """The loss never fell beyond its noise: the suggestion falls back on the divergence."""
+
+
+@dataclasses.dataclass
+class Curve:
+    """A recorded range-test curve, as the suggestion rules read it.
+
+    Args:
+        lrs: the learning rates, increasing.
+        losses: the smoothed losses (the finder's causal, bias-corrected EMA).
+        raw_losses: the true batch losses; defaults to `losses`.
+        num_steps: the ramp's length in steps (the curve may have stopped
+            earlier); defaults to the number of points times `every`.
+        stop_lr: the LR at which the loss diverged (or was not finite) and
+            the test stopped; None when it did not.
+        every: the ramp steps between two points (1 for the training curve).
+        stop_reason: why the test stopped (`"diverged"`, `"nan"`,
+            `"num_steps"` or None).
+    """
+
+    lrs: Any
+    losses: Any
+    raw_losses: Any = None
+    num_steps: int | None = None
+    stop_lr: float | None = None
+    every: int = 1
+    stop_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        lrs, losses = _arrays(self.lrs, self.losses)
+        raw = losses if self.raw_losses is None else np.asarray(self.raw_losses, dtype="float64")
+        if raw.shape != losses.shape:
+            raise ValueError(
+                "`raw_losses` must be as long as `losses`. "
+                f"Received: len(raw_losses)={raw.size}, len(losses)={losses.size}"
+            )
+        self.lrs, self.losses, self.raw_losses = lrs, losses, raw
+        if self.num_steps is None:
+            self.num_steps = max(int(lrs.size) * self.every, 1)
 
 
 def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +122,260 @@ def _require_points(count: int, needed: int, what: str) -> None:
             f"at least {needed} needed. Run the range test for more steps (`num_steps`), "
             "lower `start_lr`, or raise `stop_factor`."
         )
+
+
+# ------------------------------------------------------------------ diagnosis
+SMOOTH_DECADES = 0.2  # the lag-free smoother's width (Gaussian sigma), in decades of LR
+START_FRACTION = 0.1  # the start level is the mean batch loss of this first part of the curve
+FELL_Z = 3.5  # "the loss fell": its drop exceeds this many standard errors
+MIN_DESCENT_POINTS = 5  # fewer points in the descent: the suggestion is not reliable
+FALLBACK_DIVISOR = 10.0  # without a descent: the LR where the loss diverged, divided by this
+EDGE_POINTS = 3  # a descent that starts within this many points of the first is not reliable
+
+
+def lagfree(
+    lrs: Sequence[float], raw_losses: Sequence[float], decades: float = SMOOTH_DECADES
+) -> np.ndarray:
+    """The batch losses smoothed without lag: a Gaussian kernel in log10(lr).
+
+    The finder's EMA is causal (it may only look back, to stop the test in
+    time) and so lags the loss by up to `1 / (1 - beta)` steps. Reading a
+    recorded curve needs no causality: each point is the kernel-weighted mean
+    of its neighbours on both sides, `decades` (the kernel's sigma) wide in
+    log10(lr), so the width does not depend on `num_steps`. At the ends the
+    kernel is cut and renormalized.
+
+    Args:
+        lrs: the learning rates, increasing.
+        raw_losses: the batch losses at those LRs.
+        decades: the kernel's standard deviation in decades of LR, `> 0`.
+
+    Returns:
+        The smoothed losses, a float64 array.
+    """
+    lrs, raw = _arrays(lrs, raw_losses)
+    x = np.log10(lrs)
+    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / decades) ** 2)
+    return weights @ raw / weights.sum(axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """What a range-test curve says about itself (`diagnose`).
+
+    Attributes:
+        fell: whether the loss fell by more than its own noise.
+        drop: how far the loss fell: from its start level (the mean batch
+            loss over the first `START_FRACTION` of the points) to the
+            minimum of the lag-free curve.
+        noise: the standard deviation of the batch loss around the lag-free
+            curve (a robust estimate).
+        threshold: the drop needed to count as a fall: `FELL_Z` standard
+            errors of that difference.
+        diverged: whether the test stopped because the loss diverged or was
+            not finite.
+        divergence_lr: the LR at which it stopped so, or None.
+        bottom_lr: the LR of the lag-free curve's minimum (None without points).
+        points: how many points the suggestion is read from (the descent,
+            from where the loss has fallen 10% of its drop to its minimum;
+            0 when it did not fall).
+        fallback: whether the suggestion falls back on the divergence (the
+            loss never fell beyond its noise, but it diverged).
+        reliable: whether the suggestion can be trusted: the loss fell
+            beyond its noise, at least `MIN_DESCENT_POINTS` points informed
+            it, and the descent did not start at the very first LRs.
+        reasons: why it is not reliable (empty when it is).
+    """
+
+    fell: bool
+    drop: float
+    noise: float
+    threshold: float
+    diverged: bool
+    divergence_lr: float | None
+    bottom_lr: float | None
+    points: int
+    fallback: bool
+    reliable: bool
+    reasons: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The diagnosis in one or two sentences."""
+        if self.fell:
+            text = (
+                f"The loss fell by {self.drop:.3g}, beyond its noise ({self.threshold:.3g} "
+                f"needed), over {self.points} points down to lr={self.bottom_lr:.3g}"
+            )
+        elif self.bottom_lr is None:
+            text = "No loss was recorded"
+        else:
+            text = (
+                f"The loss never fell beyond its noise (it fell by {self.drop:.3g}, "
+                f"{self.threshold:.3g} needed)"
+            )
+        if self.diverged and self.divergence_lr is not None:
+            text += f"; it diverged at lr={self.divergence_lr:.3g}"
+        text += "."
+        if self.reasons:
+            text += " Not reliable: " + "; ".join(self.reasons) + "."
+        return text
+
+
+def _noise(raw: np.ndarray, smooth: np.ndarray) -> float:
+    """The robust standard deviation of the batch losses around the smooth curve."""
+    residual = raw - smooth
+    return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+
+
+def _descent(curve: Curve) -> dict[str, Any]:
+    """The quantities `diagnose` and `robust` read from a curve of `MIN_POINTS` or more."""
+    lrs, raw = curve.lrs, curve.raw_losses
+    n = lrs.size
+    smooth = lagfree(lrs, raw)
+    noise = _noise(raw, smooth)
+    bottom = int(np.argmin(smooth))
+    start_points = max(3, int(round(START_FRACTION * n)))
+    start_level = float(np.mean(raw[:start_points]))
+    drop = start_level - float(smooth[bottom])
+    decades = max(float(np.log10(lrs[-1] / lrs[0])), 1e-12)
+    kernel_points = max(2.0 * np.sqrt(np.pi) * SMOOTH_DECADES * (n - 1) / decades, 1.0)
+    threshold = FELL_Z * noise * float(np.sqrt(1.0 / start_points + 1.0 / kernel_points))
+    scale = max(abs(start_level), abs(float(smooth[bottom])))
+    fell = drop > threshold and drop > 1e-9 * scale
+    fallen = np.nonzero(smooth[: bottom + 1] <= start_level - 0.1 * drop)[0]
+    start = int(fallen[0]) if fell and fallen.size else bottom
+    return {
+        "smooth": smooth,
+        "noise": noise,
+        "bottom": bottom,
+        "start": start,
+        "drop": drop,
+        "threshold": threshold,
+        "fell": fell,
+    }
+
+
+def diagnose(curve: Curve) -> Diagnosis:
+    """Diagnoses a range-test curve, from a single run.
+
+    The batch losses are smoothed without lag (`lagfree`); their noise is the
+    robust standard deviation of the batch losses around that curve
+    (1.4826 times the median absolute deviation of the residuals). The loss
+    *fell* when its drop, from the start level (the mean batch loss of the
+    first `START_FRACTION` of the points) to the minimum of the lag-free
+    curve, exceeds `FELL_Z` standard errors of that difference: a flat,
+    noisy curve wanders by a few standard errors, not by more. Every part
+    is invariant to shifting the loss by a constant or scaling it by a
+    positive factor.
+
+    Args:
+        curve: the `Curve`.
+
+    Returns:
+        A `Diagnosis`.
+    """
+    n = curve.lrs.size
+    diverged = curve.stop_lr is not None
+    if n < MIN_POINTS:
+        if n == 0 and curve.stop_reason == "nan":
+            reason = (
+                "the loss was not finite from the first step: check the inputs and targets "
+                "for NaN or inf"
+            )
+        else:
+            reason = f"only {n} point(s) were recorded"
+            if diverged:
+                reason += " before the loss diverged: lower `start_lr`"
+        return Diagnosis(
+            fell=False,
+            drop=0.0,
+            noise=0.0,
+            threshold=0.0,
+            diverged=diverged,
+            divergence_lr=curve.stop_lr,
+            bottom_lr=None,
+            points=n,
+            fallback=False,
+            reliable=False,
+            reasons=(reason,),
+        )
+    found = _descent(curve)
+    fell, start, bottom = found["fell"], found["start"], found["bottom"]
+    points = bottom - start + 1 if fell else 0
+    fallback = not fell and diverged and curve.stop_lr / FALLBACK_DIVISOR >= curve.lrs[0]
+    reasons = []
+    if not fell:
+        reasons.append("the loss never fell beyond its noise")
+        if diverged and not fallback:
+            reasons.append(
+                f"it diverged within {FALLBACK_DIVISOR:g}x of `start_lr`: lower `start_lr`"
+            )
+    elif points < MIN_DESCENT_POINTS:
+        reasons.append(f"only {points} points in the descent: run more `num_steps`")
+    if fell and start < EDGE_POINTS:
+        reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
+    return Diagnosis(
+        fell=fell,
+        drop=float(found["drop"]),
+        noise=float(found["noise"]),
+        threshold=float(found["threshold"]),
+        diverged=diverged,
+        divergence_lr=curve.stop_lr,
+        bottom_lr=float(curve.lrs[bottom]),
+        points=points,
+        fallback=fallback,
+        reliable=not reasons,
+        reasons=tuple(reasons),
+    )
+
+
+def robust(curve: Curve) -> float:
+    """The default rule: read the loss lag-free, and only where it fell beyond its noise.
+
+    See `diagnose`. When the loss fell, the suggestion is the LR of the
+    lag-free curve's minimum divided by 10, kept inside the descent (never
+    below where the loss starts to fall). When it never fell beyond its
+    noise but diverged, there is no descent to read: the suggestion falls
+    back to the LR where it diverged divided by `FALLBACK_DIVISOR`, with a
+    `FallbackWarning` (a `UserWarning`) that says so. When it neither fell
+    nor diverged (or diverged too close to `start_lr`), it raises.
+
+    Args:
+        curve: the `Curve`.
+
+    Returns:
+        The suggested learning rate.
+
+    Raises:
+        TooFewPointsError: with fewer than `MIN_POINTS` points.
+        ValueError: when the loss neither fell beyond its noise nor diverged.
+    """
+    _require_points(curve.lrs.size, MIN_POINTS, "method='robust'")
+    diagnosis = diagnose(curve)
+    if diagnosis.fallback:
+        lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
+        warnings.warn(
+            f"The loss never fell beyond its noise during the range test (it fell by "
+            f"{diagnosis.drop:.3g}; {diagnosis.threshold:.3g} needed), so there is no descent "
+            f"to read a learning rate from. Falling back on the divergence: lr={lr:.3g}, "
+            f"{FALLBACK_DIVISOR:g}x below where the loss diverged ({diagnosis.divergence_lr:.3g}). "
+            "Check it by training: or run more `num_steps`, use a larger batch, or move "
+            "the LR range (`start_lr`, `end_lr`).",
+            FallbackWarning,
+            stacklevel=2,
+        )
+        return float(lr)
+    if not diagnosis.fell:
+        raise ValueError(
+            f"No learning rate can be read from this range test: {diagnosis.describe()} "
+            f"Between lr={curve.lrs[0]:.3g} and lr={curve.lrs[-1]:.3g} it says nothing about a "
+            "good learning rate. Raise `end_lr` (or lower `start_lr`), run more `num_steps`, "
+            "use a larger batch, or check the model, loss and data (for example, sample "
+            "weights that are all zero)."
+        )
+    found = _descent(curve)
+    lrs = curve.lrs
+    return float(max(lrs[found["bottom"]] / 10.0, lrs[found["start"]]))
 
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
@@ -176,22 +481,25 @@ def consensus(
 
 
 def suggest(
-    lrs: Sequence[float],
-    losses: Sequence[float],
-    method: str = DEFAULT_METHOD,
+    curve: Curve | Sequence[float],
+    losses: Sequence[float] | None = None,
+    method: str | Callable[[Curve], float] = DEFAULT_METHOD,
     *,
-    skip_start: int = SKIP_START,
-    skip_end: int = SKIP_END,
+    skip_start: int | None = None,
+    skip_end: int | None = None,
 ) -> float:
-    """Dispatches to `consensus` (the default), `valley`, `steepest` or `minimum`.
+    """The LR a rule suggests for a curve.
 
     Args:
-        lrs: the learning rates, increasing.
-        losses: the smoothed losses at those LRs.
-        method: one of `"consensus"`, `"valley"`, `"steepest"`, `"minimum"`.
+        curve: a `Curve`, or the learning rates (then `losses` is needed).
+        losses: the smoothed losses, when `curve` is a sequence of LRs.
+        method: a rule's name (`METHODS`: `"robust"`, the default,
+            `"consensus"`, `"valley"`, `"steepest"`, `"minimum"`) or a
+            function of a `Curve` that returns an LR (your own rule).
         skip_start: points `steepest` (also inside `consensus`) skips at the
-            start. Defaults to 10.
-        skip_end: points `steepest` skips at the end. Defaults to 5.
+            start. Defaults to 10, scaled to the curve's spacing
+            (`scaled_skips`).
+        skip_end: points `steepest` skips at the end. Defaults to 5, scaled.
 
     Returns:
         The suggested learning rate.
@@ -199,12 +507,37 @@ def suggest(
     Raises:
         TooFewPointsError: (a `ValueError`) when the curve is too short for
             the method.
+        ValueError: for an unknown method, or (`"robust"`) a loss that
+            neither fell nor diverged.
     """
+    if not isinstance(curve, Curve):
+        if losses is None:
+            raise ValueError(
+                "Argument `losses` is needed when `curve` is a sequence of learning rates. "
+                "Received: losses=None"
+            )
+        curve = Curve(curve, losses)
+    if callable(method):
+        return float(method(curve))
     method = check.one_of("method", method, METHODS)
-    if method in ("consensus", "steepest"):
-        rule = consensus if method == "consensus" else steepest
-        return rule(lrs, losses, skip_start, skip_end)
-    return valley(lrs, losses) if method == "valley" else minimum(lrs, losses)
+    default_start, default_end = scaled_skips(curve.every)
+    skip_start = default_start if skip_start is None else skip_start
+    skip_end = default_end if skip_end is None else skip_end
+    lrs, losses = curve.lrs, curve.losses
+    try:
+        if method == "robust":
+            return robust(curve)
+        if method in ("consensus", "steepest"):
+            rule = consensus if method == "consensus" else steepest
+            return rule(lrs, losses, skip_start, skip_end)
+        return valley(lrs, losses) if method == "valley" else minimum(lrs, losses)
+    except TooFewPointsError as error:
+        if curve.every == 1:
+            raise
+        raise TooFewPointsError(
+            f"{error} The validation curve has a point every {curve.every} steps: "
+            "a smaller `val_every` in `find()` gives it more."
+        ) from error
 
 
 def scaled_skips(

@@ -112,7 +112,12 @@ def test_plot_marks_the_suggestion(finder):
 def test_plot_without_suggestion_and_with_raw_losses(finder):
     lrs, losses, raw = hand_curve()
     ax = finder.plot(suggestion=None, show_raw=True, skip_start=0, skip_end=0)
-    assert sorted(line.get_label() for line in ax.get_lines()) == ["batch loss", "smoothed loss"]
+    # The hand curve ran all its steps: the legend says why the test stopped.
+    assert sorted(line.get_label() for line in ax.get_lines()) == [
+        "batch loss",
+        "smoothed loss",
+        "stopped: all steps ran",
+    ]
     assert_allclose(line_labelled(ax, "batch loss").get_ydata(), raw, rtol=1e-12)
     assert_allclose(line_labelled(ax, "smoothed loss").get_xdata(), lrs, rtol=1e-12)
 

@@ -1,91 +1,41 @@
-"""`LRFinder`: the learning-rate range test of Smith (2015), section 3.3."""
+"""`LRFinder`: the learning-rate range test of Smith (2015), section 3.3.
+
+The callback runs the ramp and records the curve; `keras_lr.RangeTest`
+(`keras_lr/range_test.py`) reads it; `keras_lr/callbacks/_data.py` turns the
+user's data into `fit` arguments.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_lr import _keras, schedule_math, suggest
 from keras_lr import _validation as check
-from keras_lr import schedule_math, suggest
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _optimizer, _state
+from keras_lr.callbacks import _data, _optimizer, _state
+from keras_lr.range_test import RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
 __all__ = ["LRFinder", "RangeTestRun"]
 
 RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
-_STOP_REASONS = {
-    "diverged": "the loss diverged",
-    "nan": "the loss was not finite",
-    "num_steps": "all {num_steps} steps ran",
-    None: "training ended",
-}
 
 
-@dataclasses.dataclass
-class RangeTestRun:
-    """The curve recorded by one run of the range test (an item of `LRFinder.runs`).
+def _from_result(name: str, empty: Callable[[], Any]) -> property:
+    """A read-only attribute of the finder that is its `result`'s (`empty()` before a test)."""
 
-    Attributes:
-        steps: the ramp index `i` of each recorded step.
-        lrs: the LR of each recorded step.
-        losses: the smoothed loss of each recorded step.
-        raw_losses: the true batch loss of each recorded step.
-        stop_reason: `"diverged"`, `"nan"`, `"num_steps"`, or None when
-            training ended otherwise.
-        val_steps: the ramp steps after which the validation subset was
-            scored (empty without `val_data`).
-        val_lrs: the LR of those steps.
-        val_losses: the validation loss after those steps.
-    """
+    def get(self: LRFinder) -> Any:
+        return empty() if self.result is None else getattr(self.result, name)
 
-    steps: list[int]
-    lrs: list[float]
-    losses: list[float]
-    raw_losses: list[float]
-    stop_reason: str | None = None
-    val_steps: list[int] = dataclasses.field(default_factory=list)
-    val_lrs: list[float] = dataclasses.field(default_factory=list)
-    val_losses: list[float] = dataclasses.field(default_factory=list)
-
-    @property
-    def diverged(self) -> bool:
-        """Whether the run stopped because its loss diverged or was not finite."""
-        return self.stop_reason in ("diverged", "nan")
-
-    def curve(self, curve: str = "train") -> tuple[list[float], list[float]]:
-        """`(lrs, losses)` of the training (smoothed) or validation curve."""
-        if check.one_of("curve", curve, suggest.CURVES) == "val":
-            return self.val_lrs, self.val_losses
-        return self.lrs, self.losses
-
-    def to_dict(self) -> dict[str, Any]:
-        """The run as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RangeTestRun:
-        """The run written by `to_dict()`."""
-        return cls(
-            steps=[int(v) for v in data["steps"]],
-            lrs=[float(v) for v in data["lrs"]],
-            losses=[float(v) for v in data["losses"]],
-            raw_losses=[float(v) for v in data["raw_losses"]],
-            stop_reason=data.get("stop_reason"),
-            val_steps=[int(v) for v in data.get("val_steps", [])],
-            val_lrs=[float(v) for v in data.get("val_lrs", [])],
-            val_losses=[float(v) for v in data.get("val_losses", [])],
-        )
+    return property(get, doc=f"`result.{name}` (see `keras_lr.RangeTest`).")
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -189,7 +139,15 @@ class LRFinder(keras.callbacks.Callback):
             numpy's global generator (which `keras.utils.set_random_seed`
             seeds).
 
+    The recording is read by a `keras_lr.RangeTest` (`finder.result`): its
+    diagnosis, suggestions, plots and file. The finder's own `lrs`,
+    `losses`, `suggestion()`, `plot()`, `save()` ... are those of `result`.
+
     Attributes:
+        result: the `keras_lr.RangeTest` of the last test (None before one).
+        diagnosis: `result.diagnosis`: did the loss fall beyond its noise,
+            did it diverge and where, how many points informed the
+            suggestion, is it reliable.
         lrs: the LR of each recorded step.
         losses: the smoothed loss of each recorded step (with several runs,
             the mean over the runs, as above).
@@ -229,6 +187,19 @@ class LRFinder(keras.callbacks.Callback):
     ```
     """
 
+    steps = _from_result("steps", list)
+    lrs = _from_result("lrs", list)
+    losses = _from_result("losses", list)
+    raw_losses = _from_result("raw_losses", list)
+    val_steps = _from_result("val_steps", list)
+    val_lrs = _from_result("val_lrs", list)
+    val_losses = _from_result("val_losses", list)
+    runs = _from_result("runs", list)
+    best_lr = _from_result("best_lr", lambda: None)
+    best_loss = _from_result("best_loss", lambda: math.inf)
+    stop_reason = _from_result("stop_reason", lambda: None)
+    diverged = _from_result("diverged", lambda: False)
+
     def __init__(
         self,
         start_lr: float = 1e-7,
@@ -256,9 +227,10 @@ class LRFinder(keras.callbacks.Callback):
         self.verbose = verbose
         self.num_runs = check.integer("num_runs", num_runs, 1)
         self.seed = None if seed is None else check.integer("seed", seed, 0)
-        self.runs: list[RangeTestRun] = []
+        self.result: RangeTest | None = None
         self.val_every = 1
-        self._reset_results()
+        self._runs: list[RangeTestRun] = []
+        self._run: RangeTestRun | None = None  # the run being recorded
         self._active = False
         self._in_find = False
         self._val_batches: list[tuple[Any, Any, Any, int]] | None = None
@@ -275,21 +247,6 @@ class LRFinder(keras.callbacks.Callback):
         )
 
     # -------------------------------------------------------- callback hooks
-    def _reset_results(self) -> None:
-        self.lrs: list[float] = []
-        self.losses: list[float] = []
-        self.raw_losses: list[float] = []
-        self.steps: list[int] = []
-        self.best_lr: float | None = None
-        self.best_loss: float = math.inf
-        self.diverged = False
-        self.stop_reason: str | None = None
-        self.val_steps: list[int] = []
-        self.val_lrs: list[float] = []
-        self.val_losses: list[float] = []
-        self._avg = 0.0
-        self._last_val_step: int | None = None
-
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.num_runs > 1 and not self._in_find:
             check.fail(
@@ -303,9 +260,12 @@ class LRFinder(keras.callbacks.Callback):
         optimizer = _optimizer.model_optimizer(model, self)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        self._reset_results()
+        self._run = RangeTestRun(steps=[], lrs=[], losses=[], raw_losses=[])
+        self._avg = 0.0
+        self._best_loss = math.inf
+        self._last_val_step: int | None = None
         if self._run_rng is None:
-            self.runs = []
+            self._runs = []
             self._saved = _state.snapshot(model) if self.restore else None
         else:  # find() repeats the test: it restores; this run gets its own seeds.
             if self._original is None:
@@ -323,58 +283,62 @@ class LRFinder(keras.callbacks.Callback):
         self._epoch_first_step = _optimizer.iterations(self.model.optimizer) - self._start_step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if not self._active or self.stop_reason is not None:
+        run = self._run
+        if not self._active or run.stop_reason is not None:
             return
         if not logs or "loss" not in logs:
             raise ValueError(
                 "LRFinder needs the training loss in the batch logs (`logs['loss']`), but "
                 f"the model's train step reported only {sorted(logs or {})}."
             )
-        step = self._epoch_first_step + _optimizer.last_step_of_batch(self.model, batch)
+        step = self._epoch_first_step + _keras.last_step_of_batch(self.model, batch)
         self._record(step, float(logs["loss"]))
-        if self._val_batches is not None and self.steps and self.steps[-1] == step:
+        if self._val_batches is not None and run.steps and run.steps[-1] == step:
             if self._last_val_step is None or step - self._last_val_step >= self.val_every:
                 self._record_val(step)
-        if self.stop_reason is None and step >= self.num_steps - 1:
-            self.stop_reason = "num_steps"
-        if self.stop_reason is not None:
+        if run.stop_reason is None and step >= self.num_steps - 1:
+            run.stop_reason = "num_steps"
+        if run.stop_reason is not None:
             self.model.stop_training = True
+
+    def _lr_of(self, step: int) -> float:
+        return float(self._ramp_values[min(step, self.num_steps - 1)])
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         # Keras numbers a last, partial execution as if it were full: the last
         # point belongs to the last step that actually ran.
-        if self._active and self.steps:
+        run = self._run
+        if self._active and run.steps:
             last = _optimizer.iterations(self.model.optimizer) - self._start_step - 1
-            if 0 <= last < self.steps[-1]:
-                if self.val_steps and self.val_steps[-1] == self.steps[-1]:
-                    self.val_steps[-1] = last
-                    self.val_lrs[-1] = float(self._ramp_values[min(last, self.num_steps - 1)])
-                self.steps[-1] = last
-                self.lrs[-1] = float(self._ramp_values[min(last, self.num_steps - 1)])
-                if self.best_lr is not None and self.losses[-1] == self.best_loss:
-                    self.best_lr = self.lrs[-1]
+            if 0 <= last < run.steps[-1]:
+                if run.val_steps and run.val_steps[-1] == run.steps[-1]:
+                    run.val_steps[-1] = last
+                    run.val_lrs[-1] = self._lr_of(last)
+                if run.stop_lr == run.lrs[-1]:
+                    run.stop_lr = self._lr_of(last)
+                run.steps[-1] = last
+                run.lrs[-1] = self._lr_of(last)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._finish()
 
     def _record(self, step: int, loss: float) -> None:
+        run = self._run
+        lr = self._lr_of(step)
         if not math.isfinite(loss):
-            self.diverged = True
-            self.stop_reason = "nan"
+            run.stop_reason, run.stop_lr = "nan", lr
             return
-        n = len(self.raw_losses) + 1
+        n = len(run.raw_losses) + 1
         self._avg = self.beta * self._avg + (1.0 - self.beta) * loss
         smoothed = self._avg / (1.0 - self.beta**n)
-        lr = float(self._ramp_values[min(step, self.num_steps - 1)])
-        self.steps.append(int(step))
-        self.lrs.append(lr)
-        self.raw_losses.append(loss)
-        self.losses.append(smoothed)
-        if n > 1 and smoothed - self.best_loss > (self.stop_factor - 1.0) * abs(self.best_loss):
-            self.diverged = True
-            self.stop_reason = "diverged"
-        if smoothed < self.best_loss:
-            self.best_loss, self.best_lr = smoothed, lr
+        run.steps.append(int(step))
+        run.lrs.append(lr)
+        run.raw_losses.append(loss)
+        run.losses.append(smoothed)
+        best = self._best_loss
+        if n > 1 and smoothed - best > (self.stop_factor - 1.0) * abs(best):
+            run.stop_reason, run.stop_lr = "diverged", lr
+        self._best_loss = min(best, smoothed)
 
     def _record_val(self, step: int) -> None:
         """Scores the validation subset after `step`; a non-finite loss is not recorded."""
@@ -384,13 +348,14 @@ class LRFinder(keras.callbacks.Callback):
         # per-batch tracking there, and the test step is traced without it.
         _untrack_batch_loss(model, self._tracker)
         try:
-            loss = _validation_loss(model, self._val_batches)
+            loss = _data.validation_loss(model, self._val_batches)
         finally:
             self._tracker = _track_batch_loss(model)
         if math.isfinite(loss):
-            self.val_steps.append(int(step))
-            self.val_lrs.append(self.lrs[-1])
-            self.val_losses.append(loss)
+            run = self._run
+            run.val_steps.append(int(step))
+            run.val_lrs.append(run.lrs[-1])
+            run.val_losses.append(loss)
 
     def _finish(self) -> None:
         """Puts the model back (idempotent): loss tracker, LR, and with `restore`, state."""
@@ -403,73 +368,11 @@ class LRFinder(keras.callbacks.Callback):
         if self._saved is not None:
             _state.restore(self._saved)
             self._saved = None
-        self.runs.append(
-            RangeTestRun(
-                steps=list(self.steps),
-                lrs=list(self.lrs),
-                losses=list(self.losses),
-                raw_losses=list(self.raw_losses),
-                stop_reason=self.stop_reason,
-                val_steps=list(self.val_steps),
-                val_lrs=list(self.val_lrs),
-                val_losses=list(self.val_losses),
-            )
-        )
-        if self.verbose and self._run_rng is None:
-            print_msg(self._summary())
-
-    def _aggregate(self) -> None:
-        """Sets the finder's curves to the mean over `runs` (see the class docstring)."""
-        runs = self.runs
-        lr_of_step = {
-            s: lr for run in runs for s, lr in zip(run.steps + run.val_steps, run.lrs + run.val_lrs)
-        }
-        steps, losses = suggest.mean_over_runs([r.steps for r in runs], [r.losses for r in runs])
-        _, raw_losses = suggest.mean_over_runs(
-            [r.steps for r in runs], [r.raw_losses for r in runs]
-        )
-        val_steps, val_losses = suggest.mean_over_runs(
-            [r.val_steps for r in runs], [r.val_losses for r in runs]
-        )
-        self.steps = [int(s) for s in steps]
-        self.lrs = [lr_of_step[s] for s in self.steps]
-        self.losses = losses.tolist()
-        self.raw_losses = raw_losses.tolist()
-        self.val_steps = [int(s) for s in val_steps]
-        self.val_lrs = [lr_of_step[s] for s in self.val_steps]
-        self.val_losses = val_losses.tolist()
-        first = min(runs, key=lambda run: run.steps[-1] if run.steps else -1)
-        self.stop_reason = first.stop_reason
-        self.diverged = first.diverged
-        self.best_lr, self.best_loss = None, math.inf
-        if self.losses:
-            best = int(np.argmin(self.losses))
-            self.best_lr, self.best_loss = self.lrs[best], self.losses[best]
-
-    def _summary(self) -> str:
-        stop = _STOP_REASONS[self.stop_reason].format(num_steps=self.num_steps)
-        if len(self.runs) > 1:
-            lengths = ", ".join(str(len(run.lrs)) for run in self.runs)
-            text = (
-                f"LRFinder: {len(self.runs)} runs of {lengths} points, mean curve of "
-                f"{len(self.lrs)} points (up to where the first run stopped, because {stop})"
-            )
-        else:
-            text = f"LRFinder: {len(self.lrs)} points, stopped because {stop}"
-        if self.best_lr is not None:
-            text += f"; lowest smoothed loss {self.best_loss:.4g} at lr={self.best_lr:.3g}"
-            try:
-                text += f"; suggested lr ({suggest.DEFAULT_METHOD}): {self.suggestion():.3g}"
-            except ValueError:
-                pass
-        if len(self.runs) > 1:
-            try:
-                spread, verdict = self.spread, "reliable" if self.reliable else "unreliable"
-            except ValueError:
-                pass
-            else:
-                text += f", spread over the runs {spread:.2f} decades ({verdict})"
-        return text + "."
+        self._runs.append(self._run)
+        if self._run_rng is None:  # a single run: its result now
+            self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
+            if self.verbose:
+                print_msg(self.result.summary())
 
     # ------------------------------------------------------------ find()
     def find(
@@ -551,9 +454,9 @@ class LRFinder(keras.callbacks.Callback):
             _optimizer.model_optimizer(model, self)
         callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
         fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
-        data_args = _data_for(model, x, y, batch_size, self.num_steps)
+        data_args = _data.fit_data(model, x, y, batch_size, self.num_steps)
         val_batches = (
-            None if val_data is None else _validation_batches(val_data, batch_size, val_every)
+            None if val_data is None else _data.validation_batches(val_data, batch_size, val_every)
         )
         self.val_every = val_every
         self._val_batches = val_batches
@@ -593,7 +496,7 @@ class LRFinder(keras.callbacks.Callback):
         if arrays:
             shuffle = bool(fit_kwargs.pop("shuffle", True))
             sample_weight = fit_kwargs.pop("sample_weight", None)
-        self.runs = []
+        self._runs = []
         self._original = None
         try:
             for run in range(self.num_runs):
@@ -601,7 +504,7 @@ class LRFinder(keras.callbacks.Callback):
                 if self._original is not None:
                     _state.restore(self._original)
                 if arrays:
-                    run_args = _run_arrays(
+                    run_args = _data.run_arrays(
                         x,
                         y,
                         sample_weight,
@@ -618,131 +521,74 @@ class LRFinder(keras.callbacks.Callback):
                 _state.restore(self._original)
             self._original = None
             self._run_rng = None
-            if self.runs:
-                self._aggregate()
+            if self._runs:
+                self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
         if self.verbose:
-            print_msg(self._summary())
+            print_msg(self.result.summary())
 
     # ------------------------------------------------------------ results
-    def _curve(self, curve: str) -> tuple[np.ndarray, np.ndarray]:
-        curve = check.one_of("curve", curve, suggest.CURVES)
-        if curve == "val":
-            if not self.val_lrs:
-                raise ValueError(
-                    "The finder has no validation curve. Pass `val_data=` to "
-                    "`finder.find(...)` to record one, or use curve='train'."
-                )
-            return np.asarray(self.val_lrs, dtype="float64"), np.asarray(
-                self.val_losses, dtype="float64"
+    def _result(self) -> RangeTest:
+        if self.result is None:
+            raise ValueError(
+                "The finder recorded 0 point(s): it has not run yet. Run "
+                "`finder.find(model, x, y)` or `model.fit(..., callbacks=[finder])` first."
             )
-        return np.asarray(self.lrs, dtype="float64"), np.asarray(self.losses, dtype="float64")
+        return self.result
 
-    def _suggest(
-        self, lrs: Sequence[float], losses: Sequence[float], method: str, curve: str
-    ) -> float:
-        """`suggest.suggest` on a curve, with the skips of its spacing (see `suggestion`)."""
-        every = self.val_every if curve == "val" else 1
-        skip_start, skip_end = suggest.scaled_skips(every)
-        try:
-            return suggest.suggest(lrs, losses, method, skip_start=skip_start, skip_end=skip_end)
-        except suggest.TooFewPointsError as error:
-            if curve != "val":
-                raise
-            raise suggest.TooFewPointsError(
-                f"{error} The validation curve has a point every {every} steps: "
-                "a smaller `val_every` in `find()` gives it more."
-            ) from error
+    @property
+    def diagnosis(self) -> suggest.Diagnosis:
+        """`result.diagnosis` (see `keras_lr.RangeTest.diagnosis`)."""
+        return self._result().diagnosis
 
-    def suggestion(self, method: str = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
-        """A suggested learning rate, computed from the recorded curve (no plot needed).
+    def suggestion(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
+        """`result.suggestion()`: a suggested LR (see `keras_lr.RangeTest.suggestion`).
 
         Args:
-            method: `"consensus"` (the default): the geometric mean of the three
-                rules below, which trained best and varied least across seeds
-                in BENCHMARKS.md; `"valley"`: the middle of the longest
-                descending stretch of the smoothed loss, as fastai's default;
-                `"steepest"`: the most negative slope of the smoothed loss
-                against log(lr), after skipping the noisy first 10 and last 5
-                points; `"minimum"`: the LR of the lowest smoothed loss divided
-                by 10.
-            curve: `"train"` (the default): the smoothed training loss, with
-                a point at every step, the curve the rules were tuned on;
-                `"val"`: the validation loss recorded with
-                `find(val_data=...)`. It has a point every `val_every` steps,
-                so `"steepest"` skips the same LR span there:
-                `ceil(10 / val_every)` and `ceil(5 / val_every)` points
-                (`keras_lr.suggest.scaled_skips`).
+            method: a rule's name (`keras_lr.suggest.METHODS`; `"robust"` by
+                default) or a function of a `keras_lr.suggest.Curve`.
+            curve: `"train"` (the default) or `"val"`.
 
         Returns:
             The suggested learning rate.
-
-        Raises:
-            ValueError: for an unknown method or curve, for `curve="val"`
-                without a validation curve, or when too few points were
-                recorded (`keras_lr.suggest.TooFewPointsError`).
         """
-        return self._suggest(*self._curve(curve), method, curve)
+        return self._result().suggestion(method, curve=curve)
 
     def suggest_range(self, *, curve: str = "train") -> tuple[float, float]:
-        """`(base_lr, max_lr)` for `CyclicLR`, as Smith reads the range test.
-
-        `base_lr` is where the smoothed loss starts to fall (10% of its total
-        drop), `max_lr` is just before it stops falling (90% of the drop, before
-        the minimum).
+        """`result.suggest_range()`: `(base_lr, max_lr)` for `CyclicLR`.
 
         Args:
-            curve: `"train"` (the default) or `"val"`, as in `suggestion()`.
+            curve: `"train"` (the default) or `"val"`.
 
         Returns:
             A `(base_lr, max_lr)` tuple.
         """
-        return suggest.suggest_range(*self._curve(curve))
+        return self._result().suggest_range(curve=curve)
 
-    def suggestion_spread(
-        self, method: str = suggest.DEFAULT_METHOD, *, curve: str = "train"
-    ) -> float:
-        """How much the runs disagree: the spread of their suggestions, in decades.
-
-        `log10(max / min)` of the suggestions of `method` on each run's own
-        curve (`keras_lr.suggest.spread`). Below 0.5 decades
-        (`keras_lr.suggest.RELIABLE_SPREAD`, a factor of about 3.2) the
-        suggestion is `reliable`.
+    def suggestion_spread(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
+        """`result.suggestion_spread()`: how much the runs disagree, in decades.
 
         Args:
-            method: the suggestion rule, as in `suggestion()`. Defaults to
-                `"consensus"`.
-            curve: `"train"` (the default) or `"val"`, as in `suggestion()`.
+            method: the rule, as in `suggestion()`.
+            curve: `"train"` (the default) or `"val"`.
 
         Returns:
-            The spread in decades, `>= 0`.
-
-        Raises:
-            ValueError: with fewer than 2 runs, or when a run recorded too few
-                points for `method`.
+            The spread in decades.
         """
-        if len(self.runs) < 2:
-            raise ValueError(
-                f"The spread of the suggestion needs several runs, and the finder has "
-                f"{len(self.runs)}. Use `LRFinder(num_runs=3)` (or more) and `find()`."
-            )
-        check.one_of("curve", curve, suggest.CURVES)
-        picks = []
-        for index, run in enumerate(self.runs):
-            try:
-                picks.append(self._suggest(*run.curve(curve), method, curve))
-            except suggest.TooFewPointsError as error:
-                raise suggest.TooFewPointsError(f"Run {index}: {error}") from error
-        return suggest.spread(picks)
+        return self._result().suggestion_spread(method, curve=curve)
 
     @property
     def spread(self) -> float:
-        """`suggestion_spread()` of the default method on the training curve, in decades."""
-        return self.suggestion_spread()
+        """`result.spread`: the spread of the runs' default suggestions, in decades."""
+        return self._result().spread
 
     @property
     def reliable(self) -> bool:
-        """Whether the runs agree: `spread < keras_lr.suggest.RELIABLE_SPREAD` (0.5 decades)."""
-        return self.spread < suggest.RELIABLE_SPREAD
+        """`result.reliable`: whether the suggestion can be trusted (see `diagnosis`)."""
+        return self._result().reliable
+
+    def summary(self) -> str:
+        """`result.summary()`: how the test ran, its diagnosis and its suggestion."""
+        return self._result().summary()
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -761,71 +607,28 @@ class LRFinder(keras.callbacks.Callback):
     def save(self, path: str | os.PathLike) -> None:
         """Writes the configuration and the recorded curves to a JSON file.
 
-        The file holds the (aggregated) curve, each run's curve under `"runs"`,
-        and the validation curve with its `val_every`.
+        The file holds the (mean) curve, each run's curve under `"runs"`, and
+        the validation curve with its `val_every`.
 
         Args:
             path: the file to write.
         """
-        result = {
-            "config": self.get_config(),
-            "steps": self.steps,
-            "lrs": self.lrs,
-            "losses": self.losses,
-            "raw_losses": self.raw_losses,
-            "best_lr": self.best_lr,
-            "best_loss": self.best_loss if self.best_lr is not None else None,
-            "diverged": self.diverged,
-            "stop_reason": self.stop_reason,
-            "val_every": self.val_every,
-            "val_steps": self.val_steps,
-            "val_lrs": self.val_lrs,
-            "val_losses": self.val_losses,
-            "runs": [run.to_dict() for run in self.runs],
-        }
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+        self._result().save(path, config=self.get_config())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> LRFinder:
         """Reads a finder written by `save()`, ready to plot and suggest.
 
-        A file without `"runs"` (written before there were several) is read as
-        a single run.
-
         Args:
             path: the JSON file.
 
         Returns:
-            A new `LRFinder` holding the saved curves.
+            A new `LRFinder` holding the saved result.
         """
-        with open(path, encoding="utf-8") as f:
-            result = json.load(f)
-        finder = cls(**result["config"])
-        finder.steps = [int(s) for s in result["steps"]]
-        finder.lrs = [float(v) for v in result["lrs"]]
-        finder.losses = [float(v) for v in result["losses"]]
-        finder.raw_losses = [float(v) for v in result["raw_losses"]]
-        finder.best_lr = result["best_lr"]
-        finder.best_loss = math.inf if result["best_loss"] is None else float(result["best_loss"])
-        finder.diverged = bool(result["diverged"])
-        finder.stop_reason = result.get("stop_reason")
-        finder.val_every = int(result.get("val_every", 1))
-        finder.val_steps = [int(s) for s in result.get("val_steps", [])]
-        finder.val_lrs = [float(v) for v in result.get("val_lrs", [])]
-        finder.val_losses = [float(v) for v in result.get("val_losses", [])]
-        if "runs" in result:
-            finder.runs = [RangeTestRun.from_dict(run) for run in result["runs"]]
-        else:
-            finder.runs = [
-                RangeTestRun(
-                    list(finder.steps),
-                    list(finder.lrs),
-                    list(finder.losses),
-                    list(finder.raw_losses),
-                    finder.stop_reason,
-                )
-            ]
+        data = RangeTest.read(path)
+        finder = cls(**data["config"])
+        finder.result = RangeTest.from_dict(data)
+        finder.val_every = finder.result.val_every
         return finder
 
     # ------------------------------------------------------------ plots
@@ -843,7 +646,8 @@ class LRFinder(keras.callbacks.Callback):
 
         With several runs, a band shows the lowest and highest smoothed loss
         of the runs at each LR around the mean curve; with a validation curve,
-        it is drawn too.
+        it is drawn too. Where the test diverged and why it stopped are marked
+        (also when `skip_end` hides the last points).
 
         Args:
             ax: a matplotlib Axes to draw on; a new figure when None.
@@ -930,96 +734,6 @@ def _untrack_batch_loss(model: Any, tracker: Any) -> None:
         tracker.__dict__.pop("update_state", None)
 
 
-# ---------------------------------------------------------------- data
-def _is_array_like(x: Any) -> bool:
-    if isinstance(x, np.ndarray) or hasattr(x, "__array__") and hasattr(x, "shape"):
-        return True
-    if isinstance(x, dict):
-        return all(_is_array_like(v) for v in x.values())
-    if isinstance(x, (list, tuple)):
-        return bool(x) and all(_is_array_like(v) for v in x)
-    return False
-
-
-def _first_length(x: Any) -> int:
-    if isinstance(x, dict):
-        return _first_length(next(iter(x.values())))
-    if isinstance(x, (list, tuple)):
-        return _first_length(x[0])
-    return int(x.shape[0])
-
-
-def _as_batch(batch: Any) -> Any:
-    """Keras wants `(x, y)` tuples from a generator; loaders often yield `[x, y]` lists."""
-    return tuple(batch) if isinstance(batch, list) else batch
-
-
-def _cycle_cached(batches: Iterable[Any]) -> Iterator[Any]:
-    """Yields from `batches`, then cycles over what it yielded, forever."""
-    cache = []
-    for batch in batches:
-        batch = _as_batch(batch)
-        cache.append(batch)
-        yield batch
-    if not cache:
-        raise ValueError("Argument `x` yielded no batch. Received an empty generator.")
-    yield from itertools.cycle(cache)
-
-
-def _cycle_reiterable(data: Any) -> Iterator[Any]:
-    """Iterates a re-iterable (DataLoader, PyDataset) again and again."""
-    while True:
-        if isinstance(data, keras.utils.PyDataset):
-            batches = (data[i] for i in range(len(data)))
-        else:
-            batches = iter(data)
-        empty = True
-        for batch in batches:
-            empty = False
-            yield _as_batch(batch)
-        if empty:
-            raise ValueError(f"Argument `x` yielded no batch. Received: x={data!r}")
-        if isinstance(data, keras.utils.PyDataset):
-            data.on_epoch_end()
-
-
-def _data_for(model: Any, x: Any, y: Any, batch_size: int | None, num_steps: int) -> dict[str, Any]:
-    """`fit` arguments that run at least `num_steps` steps over `x`."""
-    if _is_array_like(x):
-        batch_size = check.integer("batch_size", batch_size or 32, 1)
-        batches = math.ceil(_first_length(x) / batch_size)
-        return {"x": x, "y": y, "batch_size": batch_size, "epochs": math.ceil(num_steps / batches)}
-    if y is not None:
-        raise ValueError(
-            "Argument `y` must be None when `x` is a dataset, generator or loader "
-            f"(the targets come from `x`). Received: y={type(y).__name__}"
-        )
-    if batch_size is not None:
-        raise ValueError(
-            "Argument `batch_size` must be None when `x` is a dataset, generator or loader "
-            f"(it already yields batches). Received: batch_size={batch_size}"
-        )
-    if hasattr(x, "repeat") and hasattr(x, "element_spec"):  # tf.data.Dataset
-        data = x.repeat()
-    elif isinstance(x, keras.utils.PyDataset) or _is_torch_loader(x):
-        data = _cycle_reiterable(x)
-    elif isinstance(x, Iterator):
-        data = _cycle_cached(x)
-    elif isinstance(x, Iterable):
-        data = _cycle_reiterable(x)
-    else:
-        raise ValueError(
-            "Argument `x` must be numpy arrays, a tf.data.Dataset, a generator, a "
-            f"keras.utils.PyDataset or a torch DataLoader. Received: x={type(x).__name__}"
-        )
-    steps = num_steps + model.steps_per_execution - 1
-    return {"x": data, "steps_per_epoch": steps - steps % model.steps_per_execution, "epochs": 1}
-
-
-def _is_torch_loader(x: Any) -> bool:
-    return type(x).__module__.startswith("torch.utils.data")
-
-
 # ---------------------------------------------------------------- several runs
 def _reseed(model: Any, rng: np.random.Generator) -> None:
     """Gives each seed generator of `model` (Dropout, noise layers) a seed drawn from `rng`.
@@ -1035,125 +749,3 @@ def _reseed(model: Any, rng: np.random.Generator) -> None:
             variable.assign(state)
 
 
-def _take(data: Any, order: np.ndarray) -> Any:
-    """`data` (an array, or a dict/list/tuple of them, or None) at the indices `order`."""
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        return {key: _take(value, order) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return type(data)(_take(value, order) for value in data)
-    return np.asarray(data)[order]
-
-
-def _run_arrays(
-    x: Any,
-    y: Any,
-    sample_weight: Any,
-    batch_size: int,
-    num_steps: int,
-    rng: np.random.Generator,
-    shuffle: bool,
-) -> dict[str, Any]:
-    """`fit` arguments of one run over arrays: exactly `num_steps` batches in the run's order.
-
-    The order is one permutation of the samples per pass over them (drawn from
-    `rng`), concatenated and cut to `num_steps * batch_size` samples; without
-    `shuffle`, the samples in their order, repeated.
-    """
-    samples = _first_length(x)
-    needed = num_steps * batch_size
-    passes = math.ceil(needed / samples)
-    if shuffle:
-        order = np.concatenate([rng.permutation(samples) for _ in range(passes)])[:needed]
-    else:
-        order = np.tile(np.arange(samples), passes)[:needed]
-    args = {"x": _take(x, order), "y": _take(y, order), "batch_size": batch_size}
-    if sample_weight is not None:
-        args["sample_weight"] = _take(sample_weight, order)
-    return {**args, "epochs": 1, "shuffle": False}
-
-
-# ---------------------------------------------------------------- validation
-_VAL_DATA_KINDS = (
-    "a tuple `(x, y)` or `(x, y, sample_weight)` of arrays, a tf.data.Dataset, a "
-    "generator, a keras.utils.PyDataset, a torch DataLoader or another iterable of batches"
-)
-
-
-def _validation_batches(
-    val_data: Any, batch_size: int | None, limit: int
-) -> list[tuple[Any, Any, Any, int]]:
-    """The fixed validation subset: at most `limit` batches `(x, y, sample_weight, size)`."""
-    if isinstance(val_data, tuple):
-        if len(val_data) not in (2, 3) or not _is_array_like(val_data[0]):
-            _fail_val_data(_VAL_DATA_KINDS, val_data)
-        arrays = [a for a in val_data if a is not None]
-        if not all(_is_array_like(a) for a in arrays):
-            _fail_val_data(_VAL_DATA_KINDS, val_data)
-        lengths = {_first_length(a) for a in arrays}
-        if len(lengths) != 1 or 0 in lengths:
-            _fail_val_data("arrays of one non-zero length (samples)", val_data)
-        size = check.integer("batch_size", batch_size or 32, 1)
-        count = min(limit, math.ceil(lengths.pop() / size))
-        batches = [
-            _take(val_data, np.arange(i * size, min((i + 1) * size, _first_length(val_data[0]))))
-            for i in range(count)
-        ]
-    elif _is_array_like(val_data) or isinstance(val_data, (str, bytes, dict)):
-        _fail_val_data(_VAL_DATA_KINDS, val_data)
-    elif hasattr(val_data, "take") and hasattr(val_data, "element_spec"):  # tf.data.Dataset
-        batches = list(val_data.take(limit).as_numpy_iterator())
-    elif isinstance(val_data, keras.utils.PyDataset):
-        batches = [val_data[i] for i in range(min(limit, len(val_data)))]
-    elif isinstance(val_data, Iterable):
-        batches = list(itertools.islice(iter(val_data), limit))
-    else:
-        _fail_val_data(_VAL_DATA_KINDS, val_data)
-    if not batches:
-        _fail_val_data("data that yields at least one batch", val_data)
-    subset = []
-    for batch in batches:
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(_as_batch(batch))
-        subset.append((x, y, sample_weight, _first_length(x)))
-    return subset
-
-
-def _fail_val_data(requirement: str, val_data: Any) -> None:
-    """A Keras-style error that describes `val_data` (its types and shapes, not its values)."""
-    raise ValueError(
-        f"Argument `val_data` must be {requirement}. Received: val_data={_describe(val_data)}"
-    )
-
-
-def _describe(data: Any) -> str:
-    """A short description of `data` for an error message (not its whole content)."""
-    if isinstance(data, (tuple, list)):
-        inner = ", ".join(_describe(item) for item in data)
-        return f"{type(data).__name__}({inner})"
-    if hasattr(data, "shape") and hasattr(data, "dtype"):
-        return f"{type(data).__name__}(shape={tuple(data.shape)})"
-    if isinstance(data, (str, bytes, int, float, type(None))):
-        return repr(data)
-    return type(data).__name__
-
-
-def _validation_loss(model: Any, batches: list[tuple[Any, Any, Any, int]]) -> float:
-    """The compiled loss over `batches` in inference mode, weighted by batch size.
-
-    `model.test_on_batch` runs the model's compiled test step (traced once on
-    TensorFlow and JAX). It resets and updates the model's metrics, so their
-    values are put back afterwards; it changes no weight and no optimizer
-    variable.
-    """
-    metrics = [(v, np.array(ops.convert_to_numpy(v), copy=True)) for v in model.metrics_variables]
-    total, samples = 0.0, 0
-    try:
-        for x, y, sample_weight, size in batches:
-            model.reset_metrics()  # test_on_batch resets them itself only from Keras 3.15
-            logs = model.test_on_batch(x, y, sample_weight, return_dict=True)
-            total += float(logs["loss"]) * size
-            samples += size
-    finally:
-        _state.restore(metrics)
-    return total / samples

@@ -633,8 +633,8 @@ def test_find_rejects_bad_num_steps():
 
 def finder_with_curve(lrs, losses):
     finder = keras_lr.LRFinder(verbose=0)
-    finder.lrs, finder.losses, finder.raw_losses = list(lrs), list(losses), list(losses)
-    finder.steps = list(range(len(lrs)))
+    run = keras_lr.RangeTestRun(list(range(len(lrs))), list(lrs), list(losses), list(losses))
+    finder.result = keras_lr.RangeTest([run], finder.get_config())
     return finder
 
 

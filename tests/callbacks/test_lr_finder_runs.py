@@ -221,14 +221,24 @@ def test_the_curve_is_the_mean_over_the_runs_up_to_the_first_stop(regression_run
 @pytest.mark.parametrize("method", suggest.METHODS)
 def test_spread_is_the_log_ratio_of_the_per_run_suggestions(regression_runs, method):
     finder = regression_runs
-    picks = [suggest.suggest(run.lrs, run.losses, method=method) for run in finder.runs]
+    # Each run read alone, as a one-run result.
+    picks = [
+        keras_lr.RangeTest([run], finder.get_config()).suggestion(method) for run in finder.runs
+    ]
     expected = math.log10(max(picks) / min(picks))
     assert finder.suggestion_spread(method) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     if method == suggest.DEFAULT_METHOD:
         assert finder.spread == pytest.approx(expected, rel=1e-12, abs=1e-15)
         assert finder.reliable is (expected < 0.5)
     # The suggestion itself reads the mean curve.
-    assert finder.suggestion(method) == suggest.suggest(finder.lrs, finder.losses, method=method)
+    mean_curve = suggest.Curve(
+        finder.lrs,
+        finder.losses,
+        raw_losses=finder.raw_losses,
+        num_steps=finder.num_steps,
+        stop_lr=finder.result.stop_lr,
+    )
+    assert finder.suggestion(method) == suggest.suggest(mean_curve, method=method)
 
 
 def test_spread_of_the_validation_curve(regression_runs):
@@ -248,8 +258,9 @@ def test_spread_needs_several_runs():
     assert finder.runs[0].raw_losses == finder.raw_losses
     with pytest.raises(ValueError, match="several runs.*num_runs"):
         finder.suggestion_spread()
-    with pytest.raises(ValueError, match="several runs"):
-        finder.reliable  # noqa: B018
+    # One run is still diagnosed: reliable says whether its loss fell beyond its noise.
+    assert finder.reliable is finder.diagnosis.reliable
+    assert finder.diagnosis.fell
 
 
 def test_save_and_load_round_trip(regression_runs, tmp_path):
