@@ -25,6 +25,9 @@ How (see `TrainFunctionSwap` and `patched`):
   an epoch-unit scheduler set, and removes itself. A `make_train_function(
   force=True)` made during the owner's `fit` (a callback rebuilding the step)
   only drops keras_lr's compiled function, rebuilt at the next call.
+- An epoch-unit scheduler sets the LR variable (a real optimizer variable:
+  no retrace) at each epoch start; its user value is put back at
+  `on_train_end`, or at the next `fit`/`train_on_batch` when `fit` raised.
 - The compiled functions are cached per model, keyed on the user's train
   function (which `compile()` resets, so a recompile never sees a stale one)
   and on the schedule object: a second `fit` with the same callback reuses

@@ -25,7 +25,6 @@ docstring states the contract.
 
 from __future__ import annotations
 
-import bisect
 import collections
 import warnings
 import weakref
@@ -191,6 +190,7 @@ class LRControl:
         self.plateau: Any = None
         self.track_loss = False
         self.tracker_updates = 0
+        self.calls = 0  # of keras_lr's train function in this fit
         self.segments: list[tuple[int, Callable[[Any], Any]]] = []
         self._user_lr: Any = None
         self._cache: collections.OrderedDict = collections.OrderedDict()
@@ -237,6 +237,7 @@ class LRControl:
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
         self.tracker_updates = 0
+        self.calls = 0
         self._host_step = None
         variable = _keras.lr_variable(self.optimizer)
         self._user_lr = None if variable is None else np.array(ops.convert_to_numpy(variable))
@@ -343,6 +344,7 @@ class LRControl:
             lr_of_step = lambda step: value  # noqa: E731
         else:
             lr_of_step = schedule
+        self.calls += 1
         tracker = _keras.loss_tracker(self.model) if self.track_loss else None
         with _keras.patched(optimizer, lr_of_step, tracker, self._count_update):
             outputs = compiled(*args, **kwargs)
@@ -356,11 +358,13 @@ class LRControl:
         update_indices = np.asarray(update_indices, dtype="int64")
         optimizer = self.optimizer
         if self.step_scheduled and self.segments:
+            starts = np.asarray([start for start, _ in self.segments])
+            which = np.maximum(np.searchsorted(starts, update_indices, side="right") - 1, 0)
             values = np.empty(update_indices.shape)
-            starts = [start for start, _ in self.segments]
-            for i, update in enumerate(update_indices.reshape(-1)):
-                schedule = self.segments[max(bisect.bisect_right(starts, int(update)) - 1, 0)][1]
-                values.reshape(-1)[i] = schedule_values(schedule, [update_step(optimizer, update)])[0]
+            for index in np.unique(which):
+                chosen = which == index
+                steps = update_step(optimizer, update_indices[chosen])
+                values[chosen] = schedule_values(self.segments[int(index)][1], steps)
             return values
         return lr_at(optimizer, update_indices)
 

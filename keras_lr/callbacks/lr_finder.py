@@ -19,7 +19,7 @@ from keras import ops
 from keras_lr import _keras, schedule_math, suggest
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _data, _optimizer, _state
+from keras_lr.callbacks import _control, _data, _state
 from keras_lr.range_test import RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
@@ -74,7 +74,15 @@ class LRFinder(keras.callbacks.Callback):
     overrides while the test runs. The restored model is bit-identical to the
     model before the test. When used as a callback in your own `fit`, restoring
     happens in `on_train_end`, which Keras skips if `fit` raises; `find()`
-    restores in a `finally` and is safe against errors and interrupts.
+    restores in a `finally` and is safe against errors and interrupts. Either
+    way the optimizer and the train function are the user's again on every
+    exit path (the ramp only exists inside keras_lr's train function).
+
+    The recorded loss must be the loss of each batch: the finder makes the
+    model's loss tracker hold one batch. A `train_step` that reports a loss
+    metric of its own (a running mean) is detected on the first batches and
+    refused with a `ValueError`, as are gradient accumulation and
+    `MultiOptimizer`.
 
     With `steps_per_execution = k > 1`, Keras reports to callbacks once per
     execution, so one point is recorded per execution: the loss of its last
@@ -257,7 +265,15 @@ class LRFinder(keras.callbacks.Callback):
                 self.num_runs,
             )
         model = self.model
-        optimizer = _optimizer.model_optimizer(model, self)
+        optimizer = _control.lr_optimizer(model, self)
+        if _keras.accumulation(optimizer) > 1:
+            raise ValueError(
+                "LRFinder records one loss per batch at the LR of that batch's update, but with "
+                "gradient accumulation an update averages several batches. Run the range test "
+                "with an optimizer without `gradient_accumulation_steps` (and the same batch "
+                "size times the accumulation steps, for the same effective batch). Received: "
+                f"gradient_accumulation_steps={_keras.accumulation(optimizer)}"
+            )
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         self._run = RangeTestRun(steps=[], lrs=[], losses=[], raw_losses=[])
@@ -272,15 +288,19 @@ class LRFinder(keras.callbacks.Callback):
                 self._original = _state.snapshot(model)
             self._saved = None
             _reseed(model, self._run_rng)
-        self._start_step = _optimizer.iterations(optimizer)
+        self._start_step = _control.updates(optimizer)
         self._ramp_values = evaluate(self.ramp, np.arange(self.num_steps))
-        self._tracker = _track_batch_loss(model)
         start = float(self._start_step)
-        _optimizer.install(model, lambda t: schedule_math.shift(t, self.ramp, start), owner=self)
+        # The ramp is the LR of keras_lr's train function, which also makes the
+        # model's loss tracker hold the loss of one batch (see keras_lr._keras).
+        _control.control(model).take(
+            self, lambda t: schedule_math.shift(t, self.ramp, start), scalable=False, track_loss=True
+        )
+        self._loss_checks = 2
         self._active = True
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch_first_step = _optimizer.iterations(self.model.optimizer) - self._start_step
+        self._epoch_first_step = _control.updates(self.model.optimizer) - self._start_step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         run = self._run
@@ -292,6 +312,8 @@ class LRFinder(keras.callbacks.Callback):
                 f"the model's train step reported only {sorted(logs or {})}."
             )
         step = self._epoch_first_step + _keras.last_step_of_batch(self.model, batch)
+        if self._loss_checks:
+            self._check_batch_loss(float(logs["loss"]))
         self._record(step, float(logs["loss"]))
         if self._val_batches is not None and run.steps and run.steps[-1] == step:
             if self._last_val_step is None or step - self._last_val_step >= self.val_every:
@@ -309,7 +331,7 @@ class LRFinder(keras.callbacks.Callback):
         # point belongs to the last step that actually ran.
         run = self._run
         if self._active and run.steps:
-            last = _optimizer.iterations(self.model.optimizer) - self._start_step - 1
+            last = _control.updates(self.model.optimizer) - self._start_step - 1
             if 0 <= last < run.steps[-1]:
                 if run.val_steps and run.val_steps[-1] == run.steps[-1]:
                     run.val_steps[-1] = last
@@ -321,6 +343,39 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._finish()
+
+    def _check_batch_loss(self, loss: float) -> None:
+        """Refuses a reported loss that is not the loss of the batch (a running mean).
+
+        keras_lr makes the model's loss tracker hold one batch's loss. A
+        `train_step` that reports a loss of its own (its own `Mean("loss")`
+        metric, say) never updates that tracker, or reports something else:
+        checked on the first two batches (the first alone cannot tell a
+        running mean from a batch loss).
+        """
+        model = self.model  # On JAX, reading `self.model` syncs the training state.
+        control = _control.control(model)
+        if control.calls == 0:  # hooks driven without a train step: nothing to check
+            return
+        self._loss_checks -= 1
+        tracker = _keras.loss_tracker(model)
+        if tracker is not None and control.tracker_updates > 0:
+            tracked = float(ops.convert_to_numpy(tracker.result()))
+            if math.isclose(tracked, loss, rel_tol=1e-5, abs_tol=1e-7) or not math.isfinite(loss):
+                return
+        self._active = False
+        _control.control(model).release(self)
+        if self._saved is not None:
+            _state.restore(self._saved)
+            self._saved = None
+        raise ValueError(
+            "LRFinder needs the loss of each batch, but the model's train step reports a "
+            "`loss` that is not the model's own loss tracker (a `train_step` that keeps its "
+            "own loss metric): keras_lr cannot make it per-batch, and would record running "
+            "means. In your `train_step`, compute the loss with `self.compute_loss(...)` and "
+            "return `{m.name: m.result() for m in self.metrics}`, or run the range test on "
+            f"the model without the override. Received: logs['loss']={loss!r}"
+        )
 
     def _record(self, step: int, loss: float) -> None:
         run = self._run
@@ -344,13 +399,9 @@ class LRFinder(keras.callbacks.Callback):
         """Scores the validation subset after `step`; a non-finite loss is not recorded."""
         self._last_val_step = step
         model = self.model  # On JAX, reading `self.model` syncs the training state.
-        # Keras resets the metrics in `test_on_batch`, so the loss needs no
-        # per-batch tracking there, and the test step is traced without it.
-        _untrack_batch_loss(model, self._tracker)
-        try:
-            loss = _data.validation_loss(model, self._val_batches)
-        finally:
-            self._tracker = _track_batch_loss(model)
+        # The per-batch loss tracking is only active inside keras_lr's train
+        # function: the test step is traced without it.
+        loss = _data.validation_loss(model, self._val_batches)
         if math.isfinite(loss):
             run = self._run
             run.val_steps.append(int(step))
@@ -363,8 +414,7 @@ class LRFinder(keras.callbacks.Callback):
             return
         self._active = False
         model = self.model
-        _untrack_batch_loss(model, self._tracker)
-        _optimizer.uninstall(model, owner=self, keep_last_lr=False)
+        _control.control(model).release(self)
         if self._saved is not None:
             _state.restore(self._saved)
             self._saved = None
@@ -451,7 +501,7 @@ class LRFinder(keras.callbacks.Callback):
                     f"Received: {name}={fit_kwargs[name]!r}"
                 )
         if getattr(model, "optimizer", None) is None:
-            _optimizer.model_optimizer(model, self)
+            _control.lr_optimizer(model, self)
         callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
         fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
         data_args = _data.fit_data(model, x, y, batch_size, self.num_steps)
@@ -706,32 +756,6 @@ class LRFinder(keras.callbacks.Callback):
         )
 
 
-# ---------------------------------------------------------------- batch loss
-def _track_batch_loss(model: Any) -> Any:
-    """Makes `logs["loss"]` the loss of the last batch instead of the epoch mean.
-
-    Keras 3 reports the running mean since the start of the epoch. For the
-    length of the test, the model's loss tracker is reset before each update,
-    inside the train step, so it holds the mean of one batch. Nothing else
-    changes: no variable is added, so the training state layout is the same.
-    """
-    tracker = getattr(model, "_loss_tracker", None)
-    if tracker is None:
-        return None
-    update_state = type(tracker).update_state
-
-    def update_batch_only(*args: Any, **kwargs: Any) -> Any:
-        for variable in tracker.variables:
-            variable.assign(keras.ops.zeros(variable.shape, dtype=variable.dtype))
-        return update_state(tracker, *args, **kwargs)
-
-    object.__setattr__(tracker, "update_state", update_batch_only)
-    return tracker
-
-
-def _untrack_batch_loss(model: Any, tracker: Any) -> None:
-    if tracker is not None:
-        tracker.__dict__.pop("update_state", None)
 
 
 # ---------------------------------------------------------------- several runs
@@ -742,10 +766,9 @@ def _reseed(model: Any, rng: np.random.Generator) -> None:
     `seed_generator_state`: the seed is replaced, the counter kept. The
     finder's snapshot holds the model's own seeds, and puts them back.
     """
-    for variable in model.non_trainable_variables:
-        if variable.name == "seed_generator_state" and tuple(variable.shape) == (2,):
-            state = np.array(ops.convert_to_numpy(variable), copy=True)
-            state[0] = rng.integers(1, 2**31 - 1)
-            variable.assign(state)
+    for variable in _keras.seed_state_variables(model):
+        state = np.array(ops.convert_to_numpy(variable), copy=True)
+        state[0] = rng.integers(1, 2**31 - 1)
+        variable.assign(state)
 
 

@@ -819,3 +819,27 @@ def test_a_second_fit_and_a_later_plain_fit_do_not_retrace(one_weight):
     assert len(traces) > scheduled
     lrs = smith_triangular2_lrs(STEPS, 0.01, 0.1, 4)  # a new optimizer: its step starts at 0
     assert one_weight.kernel(model) == pytest.approx(start - lrs.sum(), rel=1e-6)
+
+
+@pytest.mark.backends("torch")
+def test_torch_reads_the_step_from_the_device_once_per_fit_not_per_step(one_weight, monkeypatch):
+    """The eager step indexes a device table with a host-side step count: no per-step sync."""
+    from keras_lr import _keras
+
+    reads = []
+    real = _keras.micro_steps
+
+    def counting(optimizer):
+        reads.append(1)
+        return real(optimizer)
+
+    monkeypatch.setattr(_keras, "micro_steps", counting)
+    counts = []
+    for batches in (6, 24):
+        reads.clear()
+        model = one_weight.model(0.5)
+        callback = keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=5)
+        _, recorder = one_weight.fit(model, [callback], epochs=2, steps_per_epoch_of_data=batches)
+        one_weight.assert_lrs_applied(recorder, warmup_hold_cosine_lrs(2 * batches, 0.1, 100, 5, 0.0, 0, 0.0, 1, 1.0))
+        counts.append(len(reads))
+    assert counts[0] == counts[1], f"device reads grow with the number of steps: {counts}"

@@ -1,0 +1,134 @@
+"""Every way out of `fit` leaves the model as the user had it, checked by weight updates.
+
+For each keras_lr callback that sets the LR (a step scheduler, an epoch
+scheduler, the LR finder) and each way a `fit` ends (normally, an exception
+in a callback, `KeyboardInterrupt` raised by a callback or during a train
+step, `stop_training`), the next plain `fit` of the one-weight model
+(gradient 1, `SGD(0.01)`) must move the weight by exactly -0.01 per step, and
+the optimizer, its LR variable and the model's train function must be the
+user's own objects again.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_lr
+
+LR = 0.01
+BATCH = 4
+STEPS = 6
+
+
+def owners():
+    return {
+        "step_scheduler": lambda: keras_lr.WarmupCosineDecay(0.5, 40, warmup_steps=3),
+        "epoch_scheduler": lambda: keras_lr.ExponentDecayScheduler(0.5, 0.5, unit="epoch"),
+        "lr_finder": lambda: keras_lr.LRFinder(1e-3, 1.0, num_steps=40, restore=False),
+    }
+
+
+class RaiseAt(keras.callbacks.Callback):
+    def __init__(self, error, batch=2):
+        super().__init__()
+        self.error = error
+        self.batch = batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.batch:
+            raise self.error("interrupted by a callback")
+
+
+class StopAt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.model.stop_training = True
+
+
+def batches(interrupt_at=None):
+    """An endless generator of one-weight batches; raises KeyboardInterrupt at batch `interrupt_at`."""
+    x, y = np.ones((BATCH, 1), "float32"), np.zeros((BATCH, 1), "float32")
+    batch = 0
+    while True:
+        if batch == interrupt_at:
+            raise KeyboardInterrupt("interrupted while fetching a batch in the train function")
+        batch += 1
+        yield x, y
+
+
+PATHS = ["normal", "exception_in_callback", "keyboard_interrupt_in_callback", "interrupt_in_train_step", "stop_training"]
+
+
+def run_path(model, owner, path):
+    kwargs = dict(epochs=3, steps_per_epoch=STEPS, verbose=0, shuffle=False)
+    if path == "normal":
+        model.fit(batches(), callbacks=[owner], **kwargs)
+    elif path == "exception_in_callback":
+        with pytest.raises(RuntimeError, match="interrupted by a callback"):
+            model.fit(batches(), callbacks=[owner, RaiseAt(RuntimeError)], **kwargs)
+    elif path == "keyboard_interrupt_in_callback":
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(batches(), callbacks=[owner, RaiseAt(KeyboardInterrupt)], **kwargs)
+    elif path == "interrupt_in_train_step":
+        # The data generator raises inside the call of the train function (on TF
+        # the input pipeline may turn it into its own error type).
+        with pytest.raises(BaseException) as raised:
+            model.fit(batches(interrupt_at=STEPS + 2), callbacks=[owner], **kwargs)
+        assert raised.type is not pytest.fail.Exception
+    else:
+        model.fit(batches(), callbacks=[owner, StopAt()], **kwargs)
+
+
+def one_weight_model():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(LR), loss=lambda y_true, y_pred: keras.ops.mean(y_pred, axis=-1))
+    return model
+
+
+def kernel(model):
+    return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).reshape(()))
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("name", list(owners()))
+def test_every_exit_path_gives_the_model_back(name, path):
+    model = one_weight_model()
+    model.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)  # the user's own train function
+    optimizer = model.optimizer
+    user_function = model.train_function
+    user_lr_variable = optimizer._learning_rate
+    user_variables = [id(v) for v in optimizer.variables]
+    assert float(keras.ops.convert_to_numpy(user_lr_variable)) == pytest.approx(LR)
+    attributes = set(vars(optimizer))
+    tracker_attributes = {id(m): set(vars(m)) for m in model.metrics}
+
+    run_path(model, owners()[name](), path)
+
+    # Nothing is left on the optimizer or the metrics, and the LR is the user's.
+    assert set(vars(optimizer)) == attributes
+    assert {id(m): set(vars(m)) for m in model.metrics} == tracker_attributes
+    assert model.optimizer is optimizer
+    assert optimizer._learning_rate is user_lr_variable
+    assert [id(v) for v in optimizer.variables] == user_variables
+    if path in ("normal", "stop_training"):
+        assert model.train_function is user_function
+        assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(LR)
+
+    # A plain fit trains at the user's LR: -0.01 per step, exactly.
+    start = kernel(model)
+    model.fit(batches(), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
+    assert kernel(model) == pytest.approx(start - STEPS * LR, rel=1e-6, abs=1e-7)
+    assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(LR)
+    assert model.train_function is user_function  # the user's compiled step, not retraced
+    assert "make_train_function" not in vars(model)
+
+
+@pytest.mark.parametrize("name", list(owners()))
+def test_a_recompile_after_an_interrupted_fit_is_clean(name):
+    model = one_weight_model()
+    with pytest.raises(RuntimeError):
+        model.fit(batches(), epochs=2, steps_per_epoch=STEPS, verbose=0, shuffle=False, callbacks=[owners()[name](), RaiseAt(RuntimeError)])
+    model.compile(optimizer=keras.optimizers.SGD(LR), loss=lambda y_true, y_pred: keras.ops.mean(y_pred, axis=-1))
+    start = kernel(model)
+    model.fit(batches(), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
+    assert kernel(model) == pytest.approx(start - STEPS * LR, rel=1e-6, abs=1e-7)
