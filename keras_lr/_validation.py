@@ -8,18 +8,41 @@ from typing import Any
 
 import numpy as np
 
+#: The largest integer argument (a step count, a size, a seed): int64's maximum.
+MAX_INT = 2**63 - 1
+
 
 def fail(name: str, requirement: str, value: Any) -> None:
-    raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={value!r}")
+    raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """`repr(value)`, shortened for huge values (a 400-digit int, a long list)."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the argument's error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else f"{text[:60]}...({len(text)} characters)"
+
+
+def _is_scalar_number(value: Any) -> bool:
+    """A real number: not a bool, a string, an array or another container."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "iuf"
+    return isinstance(value, (int, float, np.integer, np.floating)) or (
+        hasattr(value, "__float__") and not isinstance(value, complex)
+    )
 
 
 def number(name: str, value: Any) -> float:
     """Returns `value` as a finite float, or raises a Keras-style ValueError."""
-    if isinstance(value, bool):
+    if not _is_scalar_number(value):
         fail(name, "a finite number", value)
     try:
         result = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RuntimeError):
         fail(name, "a finite number", value)
     if not math.isfinite(result):
         fail(name, "a finite number", value)
@@ -64,26 +87,54 @@ def in_unit_interval(name: str, value: Any, *, closed_low: bool, closed_high: bo
     return result
 
 
-def integer(name: str, value: Any, minimum: int) -> int:
-    """Returns `value` as an int `>= minimum` (a float like 3.0 is accepted)."""
+def integer(name: str, value: Any, minimum: int, maximum: int = MAX_INT) -> int:
+    """Returns `value` as an int in `[minimum, maximum]` (a float like 3.0 is accepted).
+
+    Booleans, strings, non-integral and non-finite numbers are refused, and so
+    are integers beyond `maximum` (by default int64's maximum), which no step
+    counter or array size reaches.
+    """
     requirement = f"an integer >= {minimum}"
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if maximum != MAX_INT:
+        requirement = f"an integer in [{minimum}, {maximum}]"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         fail(name, requirement, value)
-    if not math.isfinite(value) or float(value) != int(value) or int(value) < minimum:
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value) or float(value) != math.floor(value):
+            fail(name, requirement, value)
+    result = int(value)
+    if result < minimum:
         fail(name, requirement, value)
-    return int(value)
+    if result > maximum:
+        fail(name, f"an integer <= {maximum}", value)
+    return result
 
 
 def boolean(name: str, value: Any) -> bool:
-    """Returns `value` if it is a bool (numpy's too), else raises."""
+    """Returns `value` if it is a bool (numpy's too), else raises.
+
+    Truthy values such as `"no"`, `1` or `None` are refused: `bool("no")` is
+    True, which is never what the caller meant.
+    """
     if not isinstance(value, (bool, np.bool_)):
         fail(name, "True or False", value)
     return bool(value)
 
 
+def verbosity(name: str, value: Any) -> int:
+    """A verbosity level: 0, 1 or 2 (True and False count as 1 and 0)."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return integer(name, value, 0, 2)
+
+
 def one_of(name: str, value: Any, options: Iterable[str]) -> str:
     options = tuple(options)
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         fail(name, "one of " + ", ".join(repr(o) for o in options), value)
     return value
 

@@ -13,6 +13,9 @@ from keras_lr.schedules import evaluate
 
 __all__ = ["plot_schedule", "plot_finder", "plot_loss_change", "plot_history"]
 
+#: The most steps `plot_schedule` draws (80 MB of float64 values).
+MAX_PLOT_STEPS = 10_000_000
+
 
 def _axes(ax: Any) -> Any:
     if ax is not None:
@@ -36,7 +39,8 @@ def plot_schedule(
     Args:
         schedule: any `LearningRateSchedule` (keras_lr's or Keras') or function
             of the step.
-        total_steps: the number of steps to draw, `>= 1`.
+        total_steps: the number of steps to draw, an integer in
+            [1, 10_000_000].
         ax: a matplotlib Axes; a new figure when None.
         label: the line's legend label; defaults to the schedule's class name.
         log_y: whether to use a log scale for the LR.
@@ -48,11 +52,17 @@ def plot_schedule(
 
     >>> ax = keras_lr.plot_schedule(keras_lr.schedules.Cyclic(1e-3, 6e-3, 500), 4000)
     """
-    total_steps = int(total_steps)
-    if total_steps < 1:
-        raise ValueError(
-            f"Argument `total_steps` must be >= 1. Received: total_steps={total_steps}"
+    if not callable(schedule):
+        check.fail(
+            "schedule",
+            "a LearningRateSchedule or a function of the step (for a constant LR, "
+            "`keras_lr.schedules.Constant(lr)`)",
+            schedule,
         )
+    total_steps = check.integer("total_steps", total_steps, 1, MAX_PLOT_STEPS)
+    log_y = check.boolean("log_y", log_y)
+    if label is not None and not isinstance(label, str):
+        check.fail("label", "a string or None", label)
     ax = _axes(ax)
     steps = np.arange(total_steps)
     ax.plot(steps, evaluate(schedule, steps), label=label or type(schedule).__name__)
@@ -168,7 +178,7 @@ def _mark_suggestion(
 
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", suggest.FallbackWarning)
+            warnings.simplefilter("always", suggest.UnreliableSuggestionWarning)
             lr = finder.suggestion(method, curve=curve)
     except ValueError:
         return
@@ -272,9 +282,23 @@ def plot_history(
 
     Returns:
         The matplotlib Axes of the metrics (the LR axis is `ax.lr_axis`).
+
+    Raises:
+        ValueError: when `history` is not a History or a dict of per-epoch
+            lists, or a key is not in it.
     """
-    logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
-    keys = [k for k in logs if k != lr_key] if keys is None else list(keys)
+    logs = _history_logs(history)
+    if not isinstance(lr_key, str):
+        check.fail("lr_key", "a string", lr_key)
+    if keys is None:
+        keys = [k for k in logs if k != lr_key]
+    elif isinstance(keys, str) or not isinstance(keys, Sequence):
+        check.fail("keys", "a list of metric names, or None", keys)
+    else:
+        keys = list(keys)
+    missing = [k for k in keys if k not in logs]
+    if missing:
+        check.fail("keys", f"metrics of the history (it has {sorted(logs)})", keys)
     ax = _axes(ax)
     epochs = np.arange(1, len(next(iter(logs.values()), [])) + 1)
     for key in keys:
@@ -289,3 +313,19 @@ def plot_history(
         ax.lr_axis = lr_ax
     ax.legend(loc="best")
     return ax
+
+
+def _history_logs(history: Any) -> Mapping[str, Sequence[float]]:
+    """The `{metric: per-epoch values}` dict of a `History` (or the dict itself)."""
+    logs = getattr(history, "history", history)
+    requirement = "a keras.callbacks.History (what `model.fit` returns) or its `.history` dict"
+    if not isinstance(logs, Mapping):
+        check.fail("history", requirement, history)
+    if not logs:
+        check.fail("history", "a history with at least one metric (it is empty)", history)
+    for key, values in logs.items():
+        if not isinstance(key, str) or isinstance(values, (str, bytes)) or not hasattr(
+            values, "__len__"
+        ):
+            check.fail("history", requirement + f"; its {key!r} entry is not a list", history)
+    return logs

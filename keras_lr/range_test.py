@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_lr import _schema, suggest
 from keras_lr import _validation as check
-from keras_lr import suggest
 
 __all__ = ["RangeTest", "RangeTestRun"]
 
@@ -297,6 +297,13 @@ class RangeTest:
             A `(base_lr, max_lr)` tuple.
         """
         curve_ = self.curve(curve)
+        enough = len(curve_.lrs) >= suggest.MIN_POINTS
+        if curve == "train" and enough and not self.diagnosis.fell:
+            raise ValueError(
+                "The loss never fell beyond its noise during the range test, so there is no "
+                f"range to suggest. {self.diagnosis.describe()} Run more `num_steps`, use a "
+                "larger batch, or move the LR range (`start_lr`, `end_lr`)."
+            )
         return suggest.suggest_range(curve_.lrs, curve_.losses)
 
     def suggestion_spread(
@@ -326,7 +333,7 @@ class RangeTest:
             single = RangeTest([run], self.config, val_every=self.val_every)
             try:
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", suggest.FallbackWarning)
+                    warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
                     picks.append(single.suggestion(method, curve=curve))
             except ValueError as error:
                 raise type(error)(f"Run {index}: {error}") from error
@@ -367,7 +374,7 @@ class RangeTest:
         text += f"\n{diagnosis.describe()}"
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", suggest.FallbackWarning)
+                warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
                 lr = self.suggestion()
         except ValueError as error:
             return f"{text}\nNo suggestion: {error}"
@@ -473,15 +480,7 @@ class RangeTest:
         Raises:
             ValueError: naming the file, when it is not such a file.
         """
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a range test saved by `LRFinder.save()`: "
-                f"it is not valid JSON ({error})."
-            ) from error
-        return data
+        return _schema.read_saved_range_test(path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RangeTest:

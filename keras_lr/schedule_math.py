@@ -10,13 +10,35 @@ Conventions:
   learning rate used for update number `t` (the Keras optimizer evaluates its
   schedule as `schedule(optimizer.iterations)` before incrementing it).
 - `step` may be a Python number, a numpy array, a backend tensor or a Keras
-  variable. It is cast to float32 first, so huge steps (up to 2**31 and beyond)
-  never overflow an int32.
+  variable, of an integer dtype (the optimizer's int64 `iterations`, int32
+  under JAX) or a float dtype.
+- Steps are exact up to `2**31 - 1`. The step is kept as an int32 count of
+  whole steps plus, for a float step, a float32 fraction in [0, 1). Which
+  piece, cycle, phase or staircase level applies is decided in integer
+  arithmetic (an integer division, a remainder, a comparison with the whole
+  and fractional parts of a boundary), and only the position inside a
+  segment is a float32 number, computed from an integer difference. No
+  float64 is needed, so this holds inside `jax.jit` without x64 too. Steps
+  below 0 count as 0; steps past `2**31 - 1` count as `2**31 - 1` (an int32
+  optimizer counter cannot go further). A float32 step is exact only below
+  `2**24`, so pass integer steps.
+- Lengths and boundaries are Python numbers. Integers, also given as floats
+  (`2000.0`), are exact. A genuinely fractional period (`decay_steps=2.5` in
+  `exponential`, `step_size=2.5` in `cyclic` with an odd cycle) falls back to
+  float32 division of the step: finite and monotone, but no longer exact past
+  `2**24`. Fractional boundaries (piecewise, join, warmup, cosine restarts,
+  one-cycle phases) are compared exactly.
 - Only `keras.ops` is used and there is no Python branching on tensors, so the
   same function runs traced inside `model.fit` on TensorFlow, JAX and PyTorch,
   and eagerly on a numpy array of steps for previews and plots.
 - Hyperparameters are Python numbers, checked by the callers (the schedule
   classes). Branching on them is fine: it happens once, at trace time.
+- A schedule given by the user (to `join`, `warmup`, `shift`) receives its
+  shifted step as a tensor: a `LearningRateSchedule` (keras_lr's or Keras')
+  gets an int32 tensor when the step is a whole number, as the Keras
+  optimizer passes an integer step; a plain function gets a float32 tensor
+  (exact below `2**24`; wrap it in `keras_lr.schedules.Lambda`, or write a
+  `LearningRateSchedule`, to receive the integer step).
 """
 
 from __future__ import annotations
@@ -25,11 +47,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import keras
+import numpy as np
 from keras import ops
 
 StepFn = Callable[[Any], Any]
 
 __all__ = [
+    "INT32_MAX",
     "as_step",
     "constant",
     "exponential",
@@ -51,15 +76,220 @@ __all__ = [
     "range_test_ramp",
 ]
 
+INT32_MAX = 2**31 - 1
+"""The last step at which every formula is exact."""
 
-def as_step(step: Any) -> Any:
-    """Casts a step (number, array, tensor or variable) to a float32 tensor."""
-    return ops.cast(step, "float32")
+# The largest float32 below 2**31 and below 1.
+_F32_BELOW_2_31 = 2147483520.0
+_F32_BELOW_ONE = 1.0 - 2.0**-24
+
+
+# --------------------------------------------------------------------------- the split step
+
+
+class _Step:
+    """A step as `whole + frac`: an int32 tensor `>= 0` and a float32 fraction.
+
+    `frac` is None for an integer step (the usual case: the optimizer's
+    counter), else a float32 tensor in [0, 1) shaped like `whole`.
+    """
+
+    __slots__ = ("whole", "frac")
+
+    def __init__(self, whole: Any, frac: Any = None) -> None:
+        self.whole = whole
+        self.frac = frac
+
+
+def _split(step: Any) -> _Step:
+    """Splits a step (number, array, tensor, variable) into whole steps and a fraction."""
+    if isinstance(step, _Step):
+        return step
+    if isinstance(step, (int, float, list, tuple, np.ndarray, np.generic)):
+        return _split_host(np.asarray(step))
+    dtype = keras.backend.standardize_dtype(step.dtype)
+    if dtype == "bool" or "int" in dtype:
+        if dtype in ("int64", "uint32", "uint64"):
+            step = ops.clip(step, 0, INT32_MAX)
+        return _Step(ops.maximum(ops.cast(step, "int32"), 0))
+    # A float step: floor it in its own precision (float64 where the backend has it).
+    x = ops.maximum(step if dtype == "float64" else ops.cast(step, "float32"), 0.0)
+    whole = ops.floor(x)
+    frac = ops.cast(x - whole, "float32")
+    if dtype == "float64":
+        return _Step(ops.cast(ops.minimum(whole, float(INT32_MAX)), "int32"), frac)
+    # float32 steps from 2**31 on saturate at 2**31 - 1, as integer steps do.
+    beyond = ops.cast(whole > _F32_BELOW_2_31, "int32") * (INT32_MAX - int(_F32_BELOW_2_31))
+    return _Step(ops.cast(ops.minimum(whole, _F32_BELOW_2_31), "int32") + beyond, frac)
+
+
+def _split_host(steps: np.ndarray) -> _Step:
+    """`_split` of host-side steps, done in numpy (an int64 array would wrap on JAX)."""
+    if steps.dtype.kind in "iub":
+        return _Step(ops.convert_to_tensor(np.clip(steps, 0, INT32_MAX).astype("int32")))
+    x = np.clip(steps.astype("float64"), 0.0, float(INT32_MAX))
+    whole = np.floor(x)
+    frac = x - whole
+    whole = ops.convert_to_tensor(whole.astype("int32"))
+    if not np.any(frac):
+        return _Step(whole)
+    return _Step(whole, ops.convert_to_tensor(frac.astype("float32")))
+
+
+def _float(s: _Step) -> Any:
+    """The step as one float32 tensor (rounded past 2**24)."""
+    t = ops.cast(s.whole, "float32")
+    return t if s.frac is None else t + s.frac
+
+
+def _tensor(s: _Step) -> Any:
+    """The step for a user's schedule: int32 when it is whole, else float32."""
+    return s.whole if s.frac is None else _float(s)
+
+
+def _zeros(s: _Step) -> Any:
+    """A float32 zero tensor shaped like the step."""
+    return ops.zeros_like(s.whole, dtype="float32")
 
 
 def _fill(like: Any, value: Any) -> Any:
     """A tensor shaped like `like` holding `value` (a number or a tensor)."""
     return ops.zeros_like(like) + value
+
+
+def _parts(b: float) -> tuple[int, float]:
+    """A Python number as an integer and a fraction in [0, 1), both exact."""
+    whole = math.floor(b)
+    return whole, float(b - whole)
+
+
+def _at_least(s: _Step, b: float) -> Any:
+    """`s >= b` for a Python number `b`, exact."""
+    whole, frac = _parts(b)
+    if whole < 0:
+        return s.whole >= 0
+    if whole > INT32_MAX:
+        return s.whole < 0
+    if frac == 0.0:
+        return s.whole >= whole
+    if s.frac is None:
+        return s.whole > whole
+    return ops.logical_or(
+        s.whole > whole, ops.logical_and(s.whole == whole, s.frac >= frac)
+    )
+
+
+def _after(s: _Step, b: float) -> Any:
+    """`s > b` for a Python number `b`, exact."""
+    whole, frac = _parts(b)
+    if whole < 0:
+        return s.whole >= 0
+    if whole > INT32_MAX:
+        return s.whole < 0
+    if s.frac is None:
+        return s.whole > whole
+    return ops.logical_or(s.whole > whole, ops.logical_and(s.whole == whole, s.frac > frac))
+
+
+def _count_reached(s: _Step, bounds: Sequence[float]) -> Any:
+    """How many of the increasing `bounds` are `<= s`: an int32 index, exact."""
+    bounds = [b for b in bounds if b <= INT32_MAX]
+    count = ops.zeros_like(s.whole)
+    if not bounds:
+        return count
+    if s.frac is None:  # an integer reaches b from ceil(b) on
+        table = ops.convert_to_tensor(np.asarray([max(math.ceil(b), 0) for b in bounds], "int32"))
+        return ops.sum(ops.cast(ops.expand_dims(s.whole, -1) >= table, "int32"), axis=-1)
+    parts = [_parts(max(b, 0.0)) for b in bounds]
+    wholes = ops.convert_to_tensor(np.asarray([w for w, _ in parts], "int32"))
+    fracs = ops.convert_to_tensor(np.asarray([f for _, f in parts], "float32"))
+    w, f = ops.expand_dims(s.whole, -1), ops.expand_dims(s.frac, -1)
+    reached = ops.logical_or(w > wholes, ops.logical_and(w == wholes, f >= fracs))
+    return ops.sum(ops.cast(reached, "int32"), axis=-1)
+
+
+def _since(s: _Step, b: float) -> Any:
+    """`s - b` as float32, from an exact integer difference (so exact near `b`)."""
+    whole, frac = _parts(b)
+    if not 0 <= whole <= INT32_MAX:
+        return _float(s) - b
+    t = ops.cast(s.whole - whole, "float32")
+    if s.frac is not None:
+        return t + (s.frac - frac)
+    return t - frac if frac else t
+
+
+def _minus(s: _Step, b: float) -> _Step:
+    """The step `max(s - b, 0)`, exact, for a Python number `b`."""
+    if b <= 0:
+        return s if b == 0 else _split(_float(s) - b)
+    whole, frac = _parts(b)
+    if whole > INT32_MAX:
+        return _Step(ops.zeros_like(s.whole), None if s.frac is None else _zeros(s))
+    if frac == 0.0:
+        rest = ops.maximum(s.whole - whole, 0)
+        if s.frac is None:
+            return _Step(rest)
+        return _Step(rest, ops.where(s.whole >= whole, s.frac, 0.0))
+    f = (_zeros(s) if s.frac is None else s.frac) - frac
+    borrow = f < 0.0
+    f = ops.where(borrow, ops.minimum(f + 1.0, _F32_BELOW_ONE), f)
+    rest = s.whole - whole - ops.cast(borrow, "int32")
+    before = rest < 0
+    return _Step(ops.where(before, 0, rest), ops.where(before, 0.0, f))
+
+
+def _at_most(s: _Step, b: int) -> _Step:
+    """The step `min(s, b)` for a whole number `b >= 0`."""
+    if b > INT32_MAX:
+        return s
+    whole = ops.minimum(s.whole, b)
+    if s.frac is None:
+        return _Step(whole)
+    return _Step(whole, ops.where(s.whole >= b, 0.0, s.frac))
+
+
+def _divmod(s: _Step, length: float) -> tuple[Any, _Step]:
+    """`(floor(s / length), s mod length)`: a float32 quotient and the remainder step.
+
+    Exact for a whole `length` (integer division of the int32 step). A
+    fractional `length` falls back to float32 division of the step.
+    """
+    if length > INT32_MAX:
+        return _zeros(s), s
+    if float(length).is_integer():
+        n = int(length)
+        quotient = ops.floor_divide(s.whole, n)
+        return ops.cast(quotient, "float32"), _Step(s.whole - quotient * n, s.frac)
+    t = _float(s)
+    quotient = ops.floor(t / length)
+    rest = t - quotient * length
+    quotient = ops.where(
+        rest < 0.0, quotient - 1.0, ops.where(rest >= length, quotient + 1.0, quotient)
+    )
+    return quotient, _split(ops.clip(t - quotient * length, 0.0, length))
+
+
+def _call(schedule: StepFn) -> Callable[[_Step], Any]:
+    """A user's schedule as a function of a split step.
+
+    A `LearningRateSchedule` gets an int32 step when the step is whole, as
+    the optimizer passes it; a plain function gets a float32 step.
+    """
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return lambda s: schedule(_tensor(s))
+    return lambda s: schedule(_float(s))
+
+
+def as_step(step: Any) -> Any:
+    """Casts a step (number, array, tensor or variable) to a float32 tensor.
+
+    For functions written for a float step (`keras_lr.schedules.Lambda`):
+    exact below `2**24`; integer steps past `2**31 - 1` are kept as they are.
+    """
+    if isinstance(step, (int, float, list, tuple, np.ndarray, np.generic)):
+        return ops.convert_to_tensor(np.asarray(step, dtype="float32"))
+    return ops.cast(step, "float32")
 
 
 def _pow(base: float, exponent: Any) -> Any:
@@ -73,9 +303,30 @@ def _pow(base: float, exponent: Any) -> Any:
     return ops.exp(exponent * math.log(base))
 
 
+def _interpolate(start_lr: Any, end_lr: Any, done: Any, left: Any) -> Any:
+    """`start_lr + (end_lr - start_lr) * done`, where `done + left = 1`.
+
+    Each of the two algebraically equal forms is evaluated on the half where
+    it does not cancel, so the LR is exact to float32 precision at both ends,
+    even when one end is tiny next to the other (`left` is computed from the
+    steps left, not as `1 - done`).
+    """
+    near_start = start_lr + (end_lr - start_lr) * done
+    near_end = end_lr + (start_lr - end_lr) * left
+    return ops.where(left >= 0.5, near_start, near_end)
+
+
+def _half_cosine(fraction: Any) -> Any:
+    """`(1 - cos(pi * fraction)) / 2`, as `sin(pi * fraction / 2) ** 2` (no cancellation)."""
+    return ops.square(ops.sin((math.pi / 2.0) * fraction))
+
+
+# --------------------------------------------------------------------------- formulas
+
+
 def constant(step: Any, value: float) -> Any:
     """`lr(t) = value`."""
-    return _fill(as_step(step), value)
+    return _zeros(_split(step)) + value
 
 
 def exponential(
@@ -97,11 +348,13 @@ def exponential(
     `initial_lr * decay_rate ** epoch` with a floor. With `staircase=True`
     it is PyTorch's `StepLR(step_size=decay_steps, gamma=decay_rate)`, and
     with `decay_steps=1` PyTorch's `ExponentialLR(gamma=decay_rate)`.
+
+    `floor(t / decay_steps)` is an integer division, so every staircase level
+    starts at its exact step for a whole `decay_steps`; a fractional
+    `decay_steps` divides in float32 (exact below `2**24`).
     """
-    t = as_step(step)
-    p = t / decay_steps
-    if staircase:
-        p = ops.floor(p)
+    levels, rest = _divmod(_split(step), decay_steps)
+    p = levels if staircase else levels + _float(rest) / decay_steps
     lr = initial_lr * _pow(decay_rate, p)
     return ops.maximum(lr, min_lr)
 
@@ -122,15 +375,15 @@ def polynomial(
     linear ramp, which may go up as well as down; after `decay_steps` it holds
     `end_lr`.
     """
-    t = ops.clip(as_step(step), 0.0, float(decay_steps))
-    remaining = 1.0 - t / decay_steps
+    s = _split(step)
+    # The steps done and the steps left, each from an exact integer difference.
+    done = ops.clip(_float(s), 0.0, float(decay_steps)) / decay_steps
+    remaining = ops.clip(-_since(s, decay_steps), 0.0, float(decay_steps)) / decay_steps
     if power != 1.0:
+        # 1 - (1 - done)**power, without cancellation when `done` is small.
+        done = -ops.expm1(power * ops.log1p(-ops.minimum(done, 1.0)))
         remaining = ops.power(remaining, power)
-    # Two algebraically equal forms; each is evaluated where it does not
-    # cancel, so both ends are exact in float32 even when `end_lr >> initial_lr`.
-    near_start = initial_lr + (end_lr - initial_lr) * (1.0 - remaining)
-    near_end = end_lr + (initial_lr - end_lr) * remaining
-    return ops.where(remaining >= 0.5, near_start, near_end)
+    return _interpolate(initial_lr, end_lr, done, remaining)
 
 
 def linear(step: Any, start_lr: Any, end_lr: Any, steps: float) -> Any:
@@ -149,12 +402,10 @@ def piecewise(step: Any, boundaries: Sequence[float], values: Sequence[float]) -
     before the first boundary and `values[-1]` from the last one on. This is
     PyTorch's `MultiStepLR` convention (there the LR changes at the milestone
     step). Keras' `PiecewiseConstantDecay` changes one step later (`t > b`).
+    The piece is chosen by exact comparisons of the integer step.
     """
-    t = as_step(step)
-    lr = _fill(t, values[0])
-    for boundary, value in zip(boundaries, values[1:]):
-        lr = ops.where(t >= boundary, _fill(t, value), lr)
-    return lr
+    index = _count_reached(_split(step), boundaries)
+    return ops.take(ops.convert_to_tensor(np.asarray(values, "float32")), index)
 
 
 def step_decay(
@@ -208,26 +459,38 @@ def cosine_restarts(
     From `decay_steps` on the LR is `min_lr`. With `cycles=1` this is Keras'
     `CosineDecay` (with `alpha = min_lr / peak_lr`); with `peak_mul=1` and an
     integer `cycle_mul` it is PyTorch's `CosineAnnealingWarmRestarts` within
-    the budget. The cycle boundaries are computed once in float64 (they are
-    fixed by the hyperparameters), so they are exact even for `cycle_mul`
-    close to 1.
+    the budget. The cycle starts are computed once in float64 (they are
+    fixed by the hyperparameters) and compared exactly with the integer step,
+    so each restart happens at its exact step, also near `2**31` and for
+    `cycle_mul` close to 1.
     """
     starts, lengths, peaks = _restart_tables(
         peak_lr, decay_steps, min_lr, cycles, cycle_mul, peak_mul
     )
-    s = ops.maximum(as_step(step), 0.0)
+    s = _split(step)
+    ends = starts[1:] + [float(decay_steps)]
     if cycles == 1:
-        start, length, peak = starts[0], lengths[0], peaks[0]
+        elapsed, left = _float(s), -_since(s, decay_steps)
+        length, peak = lengths[0], peaks[0]
     else:
-        later_starts = ops.convert_to_tensor(starts[1:], dtype="float32")
-        index = ops.sum(ops.cast(ops.expand_dims(s, -1) >= later_starts, "int32"), axis=-1)
-        start = ops.take(ops.convert_to_tensor(starts, dtype="float32"), index)
-        length = ops.take(ops.convert_to_tensor(lengths, dtype="float32"), index)
-        peak = ops.take(ops.convert_to_tensor(peaks, dtype="float32"), index)
-    fraction = ops.clip((s - start) / length, 0.0, 1.0)
-    lr = min_lr + (peak - min_lr) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
-    lr = ops.maximum(lr, min_lr)
-    return ops.where(s >= decay_steps, _fill(s, min_lr), lr)
+        index = _count_reached(s, starts[1:])
+        elapsed = _since_table(s, starts, index)
+        left = -_since_table(s, ends, index)
+        length = ops.take(ops.convert_to_tensor(np.asarray(lengths, "float32")), index)
+        peak = ops.take(ops.convert_to_tensor(np.asarray(peaks, "float32")), index)
+    done = _half_cosine(ops.clip(elapsed / length, 0.0, 1.0))
+    left = _half_cosine(ops.clip(left / length, 0.0, 1.0))
+    lr = ops.maximum(_interpolate(peak, min_lr, done, left), min_lr)
+    return ops.where(_at_least(s, decay_steps), min_lr, lr)
+
+
+def _since_table(s: _Step, bounds: Sequence[float], index: Any) -> Any:
+    """`s - bounds[index]` as float32, from an exact integer difference."""
+    parts = [_parts(min(max(b, 0.0), float(INT32_MAX))) for b in bounds]
+    whole = ops.take(ops.convert_to_tensor(np.asarray([w for w, _ in parts], "int32")), index)
+    frac = ops.take(ops.convert_to_tensor(np.asarray([f for _, f in parts], "float32")), index)
+    elapsed = ops.cast(s.whole - whole, "float32") - frac
+    return elapsed if s.frac is None else elapsed + s.frac
 
 
 def warmup_hold_cosine(
@@ -252,7 +515,7 @@ def warmup_hold_cosine(
       min_lr, cycles, cycle_mul, peak_mul)`, which is `min_lr` after
       `total_steps`.
     """
-    pieces: list[StepFn] = []
+    pieces: list[Callable[[_Step], Any]] = []
     boundaries: list[float] = []
     if warmup_steps > 0:
         pieces.append(lambda t: linear(t, warmup_start_lr, peak_lr, warmup_steps))
@@ -264,7 +527,7 @@ def warmup_hold_cosine(
     pieces.append(
         lambda t: cosine_restarts(t, peak_lr, decay_steps, min_lr, cycles, cycle_mul, peak_mul)
     )
-    return join(step, pieces, boundaries[: len(pieces) - 1])
+    return _join(_split(step), pieces, boundaries[: len(pieces) - 1])
 
 
 def triangular_scale(x: Any) -> Any:
@@ -303,23 +566,22 @@ def cyclic(
         lr = base\\_lr + (max\\_lr - base\\_lr)\\cdot h \\cdot scale\\_fn(z)
 
     where `z = cycle` for `scale_mode="cycle"` and `z = t` for
-    `scale_mode="iterations"`. `scale_fn=None` is the triangular policy.
-    (PyTorch writes `h` with `x = 1 + t/T - cycle`, which is the same.)
+    `scale_mode="iterations"`, both float32 tensors. `scale_fn=None` is the
+    triangular policy. (PyTorch writes `h` with `x = 1 + t/T - cycle`, which
+    is the same.) For a whole `T` the cycle and the step inside it are an
+    integer division and remainder, exact up to `2**31 - 1`; a fractional
+    `T` divides in float32 (exact below `2**24`, in range above).
     """
-    t = as_step(step)
     up = float(step_size)
     down = up if step_size_down is None else float(step_size_down)
     total = up + down
-    # Position inside the cycle, in steps: exact for integer steps, where the
-    # textbook `x = 1 + t/T - cycle` loses digits to cancellation in float32.
-    index = ops.floor(t / total)
-    offset = t - index * total
-    index = ops.where(offset < 0.0, index - 1.0, ops.where(offset >= total, index + 1.0, index))
-    # Past 2**24, float32 steps are no longer integers: keep the position in range.
-    offset = ops.clip(t - index * total, 0.0, total)
-    height = ops.where(offset <= up, offset / up, (total - offset) / down)
+    s = _split(step)
+    index, offset = _divmod(s, total)
+    rising = ops.logical_not(_after(offset, up))
+    height = ops.where(rising, _float(offset) / up, -_since(offset, total) / down)
+    height = ops.clip(height, 0.0, 1.0)
     scale_fn = scale_fn or triangular_scale
-    amplitude = scale_fn(index + 1.0 if scale_mode == "cycle" else t)
+    amplitude = scale_fn(index + 1.0 if scale_mode == "cycle" else _float(s))
     return base_lr + (max_lr - base_lr) * height * amplitude
 
 
@@ -339,10 +601,12 @@ def one_cycle(
     phases end at steps `pct_start * total_steps - 1`, then (with
     `three_phase`) `2 * pct_start * total_steps - 2`, then `total_steps - 1`;
     each anneals from its start value to its end value by cosine
-    (`end + (start - end) / 2 * (1 + cos(pi * pct))`) or linearly. Phases
+    (`end + (start - end) / 2 * (1 + cos(pi * pct))`, evaluated without
+    cancellation at either end) or linearly. Phases
     are `initial -> max -> final` or, with `three_phase`,
     `initial -> max -> initial -> final`. Past `total_steps - 1` the final
-    value is held (PyTorch raises instead).
+    value is held (PyTorch raises instead). The phase ends are compared
+    exactly with the integer step.
     """
     initial = max_lr / div_factor
     final = initial / final_div_factor
@@ -355,21 +619,29 @@ def one_cycle(
         ]
     else:
         phases = [(up_end, initial, max_lr), (float(total_steps) - 1.0, max_lr, final)]
-    t = ops.minimum(as_step(step), float(total_steps) - 1.0)
-    lr = _fill(t, final)
+    t = _at_most(_split(step), math.ceil(total_steps) - 1)
+    lr = _fill(_zeros(t), final)
     start_step = 0.0
     pieces = []
     for end_step, start_lr, end_lr in phases:
-        pct = ops.clip((t - start_step) / (end_step - start_step), 0.0, 1.0)
+        length = end_step - start_step
+        pct = ops.clip(_since(t, start_step) / length, 0.0, 1.0)
+        rest = ops.clip(-_since(t, end_step) / length, 0.0, 1.0)
         if anneal_strategy == "cos":
-            value = end_lr + (start_lr - end_lr) / 2.0 * (ops.cos(math.pi * pct) + 1.0)
-        else:
-            value = (end_lr - start_lr) * pct + start_lr
-        pieces.append((start_step, end_step, value))
+            pct, rest = _half_cosine(pct), _half_cosine(rest)
+        pieces.append((end_step, _interpolate(start_lr, end_lr, pct, rest)))
         start_step = end_step
     # PyTorch picks the first phase whose end is >= t.
-    for _, end_step, value in reversed(pieces):
-        lr = ops.where(t <= end_step, value, lr)
+    for end_step, value in reversed(pieces):
+        lr = ops.where(ops.logical_not(_after(t, end_step)), value, lr)
+    return lr
+
+
+def _join(s: _Step, pieces: Sequence[Callable[[_Step], Any]], boundaries: Sequence[float]) -> Any:
+    """`join()` of functions of a split step."""
+    lr = pieces[0](s)
+    for boundary, piece in zip(boundaries, pieces[1:]):
+        lr = ops.where(_at_least(s, boundary), piece(_minus(s, boundary)), lr)
     return lr
 
 
@@ -377,13 +649,11 @@ def join(step: Any, schedules: Sequence[StepFn], boundaries: Sequence[float]) ->
     """Joins schedules at step boundaries, as optax's `join_schedules`.
 
     `schedules[0]` runs until `boundaries[0]`; from `boundaries[i-1]` on,
-    `schedules[i]` runs and sees the shifted step `t - boundaries[i-1]`.
+    `schedules[i]` runs and sees the shifted step `t - boundaries[i-1]` (for a
+    `LearningRateSchedule`, an int32 tensor when it is a whole number: exact
+    up to `2**31 - 1`).
     """
-    t = as_step(step)
-    lr = schedules[0](t)
-    for boundary, schedule in zip(boundaries, schedules[1:]):
-        lr = ops.where(t >= boundary, schedule(ops.maximum(t - boundary, 0.0)), lr)
-    return lr
+    return _join(_split(step), [_call(schedule) for schedule in schedules], boundaries)
 
 
 def warmup(step: Any, schedule: StepFn, warmup_steps: float, start_lr: float = 0.0) -> Any:
@@ -392,16 +662,17 @@ def warmup(step: Any, schedule: StepFn, warmup_steps: float, start_lr: float = 0
     For `t < W` the LR rises linearly from `start_lr` to `schedule(0)`; from `W`
     on it is `schedule(t - W)`. The wrapped schedule starts where warmup ends.
     """
-    t = as_step(step)
+    s = _split(step)
+    inner = _call(schedule)
     if warmup_steps <= 0:
-        return schedule(t)
-    target = schedule(ops.zeros_like(t))
-    return join(t, [lambda s: linear(s, start_lr, target, warmup_steps), schedule], [warmup_steps])
+        return inner(s)
+    target = inner(_Step(ops.zeros_like(s.whole)))
+    return _join(s, [lambda t: linear(t, start_lr, target, warmup_steps), inner], [warmup_steps])
 
 
 def shift(step: Any, schedule: StepFn, offset: float) -> Any:
     """`schedule(max(t - offset, 0))`: a schedule that starts at step `offset`."""
-    return schedule(ops.maximum(as_step(step) - offset, 0.0))
+    return _call(schedule)(_minus(_split(step), offset))
 
 
 def scaled(lr: Any, factor: Any, min_lr: float = 0.0) -> Any:
@@ -425,8 +696,8 @@ def range_test_ramp(
     non-staircase `exponential()`. Linear: `linear()`. Held at `end_lr` after
     the last step.
     """
-    last = float(num_steps - 1)
-    i = ops.clip(as_step(step), 0.0, last)
+    last = int(num_steps) - 1
+    i = _at_most(_split(step), last)
     if mode == "linear":
         return linear(i, start_lr, end_lr, last)
     return exponential(i, start_lr, end_lr / start_lr, last)

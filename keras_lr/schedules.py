@@ -6,6 +6,17 @@ registered for Keras serialization under the package name `keras_lr`, so a model
 compiled with one survives `model.save("m.keras")` and
 `keras.saving.load_model`.
 
+Steps are exact up to `2**31 - 1`: a schedule called with the optimizer's
+integer step (or an int tensor, or `values()` of whole numbers) decides which
+piece, cycle, phase or staircase level applies in integer arithmetic, also
+inside `jax.jit` without x64. Lengths and boundaries that are whole numbers
+are exact even when given as floats (`step_size=2000.0`); a genuinely
+fractional period (`ExponentialDecay.decay_steps`, `StepDecay.step_size`,
+`Cyclic`'s cycle length `step_size + step_size_down`) divides the step in
+float32, which stays finite and monotone but is exact only below `2**24`.
+Fractional boundaries (`Piecewise`, `Join`, warmup and hold lengths) are
+compared exactly. See `keras_lr.schedule_math` for the details.
+
 Example:
 
 >>> import keras, keras_lr
@@ -50,12 +61,24 @@ CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 _register = keras.saving.register_keras_serializable(package="keras_lr")
 
 
+def step_dtype(schedule: Callable[[Any], Any]) -> str:
+    """The dtype of whole-number steps for `schedule`: `"int32"` for a `LearningRateSchedule`
+    (the optimizer passes it its integer step), `"float32"` for a plain function."""
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return "int32"
+    return "float32"
+
+
 def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     """Evaluates any schedule (a function of the step) on host-side steps.
 
     keras_lr's schedules take a whole array of steps in one vectorized call.
     A schedule that only takes a scalar step (Keras' `CosineDecay` with
     warmup uses `ops.cond`, for example) is evaluated step by step instead.
+    A `LearningRateSchedule` gets whole-number steps as an int32 tensor, as
+    the optimizer passes its integer step, so keras_lr's schedules are exact
+    up to `2**31 - 1`. Steps beyond the int32 range, fractional steps, and
+    every step for a plain function are passed as float32.
 
     Args:
         schedule: a `LearningRateSchedule` or any function of a step tensor.
@@ -64,17 +87,57 @@ def evaluate(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     Returns:
         A float64 numpy array shaped like `steps`.
     """
-    steps = np.asarray(steps, dtype="float32")
-    try:
-        values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
-        return np.broadcast_to(values, steps.shape).astype("float64")
-    except Exception:  # the schedule is not vectorized: one call per step
-        return evaluate_per_step(schedule, steps)
+    return _by_step_dtype(_evaluate_vectorized, schedule, steps)
 
 
 def evaluate_per_step(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
     """`evaluate()` for a schedule that only takes a scalar step: one call per step."""
-    steps = np.asarray(steps, dtype="float32")
+    return _by_step_dtype(_evaluate_one_by_one, schedule, steps)
+
+
+def _by_step_dtype(
+    run: Callable[[Callable[[Any], Any], np.ndarray], np.ndarray],
+    schedule: Callable[[Any], Any],
+    steps: Any,
+) -> np.ndarray:
+    """Calls `run` on int32 steps where the steps are whole numbers in the int32 range.
+
+    Only for a `LearningRateSchedule`; a plain function gets float32 steps.
+
+    An int64 array would wrap silently on JAX (32-bit without x64), and a
+    float32 step is exact only below 2**24.
+    """
+    steps = np.asarray(steps)
+    if steps.dtype.kind not in "iubf":
+        steps = steps.astype("float64")
+    integer_steps = step_dtype(schedule) == "int32"
+    whole = integer_steps and (
+        steps.dtype.kind in "iub" or bool(np.all(np.floor(steps) == steps))
+    )
+    # Compared in float64: float32(2**31 - 1) is 2**31, which int32 cannot hold.
+    magnitude = np.abs(steps.astype("float64"))
+    fits = magnitude <= schedule_math.INT32_MAX if whole else np.zeros(steps.shape, bool)
+    if np.all(fits):
+        return run(schedule, steps.astype("int32"))
+    if not np.any(fits):
+        return run(schedule, steps.astype("float32"))
+    out = np.empty(steps.shape, dtype="float64")
+    out[fits] = run(schedule, steps[fits].astype("int32"))
+    out[~fits] = run(schedule, steps[~fits].astype("float32"))
+    return out
+
+
+def _evaluate_vectorized(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One call on the whole array of steps, or one per step if that fails."""
+    try:
+        values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
+        return np.broadcast_to(values, steps.shape).astype("float64")
+    except Exception:  # the schedule is not vectorized: one call per step
+        return _evaluate_one_by_one(schedule, steps)
+
+
+def _evaluate_one_by_one(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One call per (scalar) step."""
     flat = [
         float(ops.convert_to_numpy(schedule(ops.convert_to_tensor(step))))
         for step in steps.reshape(-1)
@@ -641,8 +704,10 @@ class Lambda(Schedule):
     float32 tensor and must be written with `keras.ops` (no `float()`, no
     Python `if` on the step), so it runs inside the compiled train step on
     every backend. This is checked once, at construction, by tracing `fn` on a
-    symbolic step. With `base_lr`, the LR is `base_lr * fn(step)`, as in
-    `LambdaLR`; without it, `fn(step)` is the LR.
+    symbolic step. A float32 step is exact below `2**24` (keras_lr's other
+    schedules take the integer step and are exact up to `2**31 - 1`). With
+    `base_lr`, the LR is `base_lr * fn(step)`, as in `LambdaLR`; without it,
+    `fn(step)` is the LR.
 
     The schedule is serializable when `fn` is a registered Keras object
     (`keras.saving.register_keras_serializable`).

@@ -27,6 +27,7 @@ __all__ = [
     "Diagnosis",
     "FALLBACK_DIVISOR",
     "FallbackWarning",
+    "UnreliableSuggestionWarning",
     "diagnose",
     "robust",
     "DEFAULT_METHOD",
@@ -62,7 +63,11 @@ class TooFewPointsError(ValueError):
     """A curve has too few points for a suggestion rule (a `ValueError`)."""
 
 
-class FallbackWarning(UserWarning):
+class UnreliableSuggestionWarning(UserWarning):
+    """The suggestion comes from a curve whose diagnosis is not reliable (see `diagnose`)."""
+
+
+class FallbackWarning(UnreliableSuggestionWarning):
     """The loss never fell beyond its noise: the suggestion falls back on the divergence."""
 
 
@@ -125,12 +130,18 @@ def _require_points(count: int, needed: int, what: str) -> None:
 
 
 # ------------------------------------------------------------------ diagnosis
+# The constants of the default rule, chosen on the development half of the
+# suggestion benchmark only (BENCHMARKS.md; benchmarks/sq_tasks.py has the split).
 SMOOTH_DECADES = 0.2  # the lag-free smoother's width (Gaussian sigma), in decades of LR
 START_FRACTION = 0.1  # the start level is the mean batch loss of this first part of the curve
-FELL_Z = 3.5  # "the loss fell": its drop exceeds this many standard errors
-MIN_DESCENT_POINTS = 5  # fewer points in the descent: the suggestion is not reliable
-FALLBACK_DIVISOR = 10.0  # without a descent: the LR where the loss diverged, divided by this
-EDGE_POINTS = 3  # a descent that starts within this many points of the first is not reliable
+FELL_Z = 3.0  # "the loss fell": its drop exceeds this many standard errors
+BASIN_FRACTION = 0.1  # the basin: where the lag-free loss is within this part of its drop of its minimum
+BASIN_DIVISOR = 4.0  # the suggestion: the basin's centre (geometric) divided by this
+DIVERGE_FACTOR = 5.0  # "diverged": the loss rose past its start level by this many fall thresholds
+FALLBACK_DIVISOR = 3.0  # without a fall: the LR where the loss diverged, divided by this
+RELIABLE_FALL = 3.0  # a fall of fewer fall thresholds than this is too shallow to be reliable
+MIN_DESCENT_POINTS = 5  # fewer points in the descent and basin: the suggestion is not reliable
+EDGE_POINTS = 3  # a descent this close to the first point, or a minimum this close to the last
 
 
 def lagfree(
@@ -172,18 +183,22 @@ class Diagnosis:
             curve (a robust estimate).
         threshold: the drop needed to count as a fall: `FELL_Z` standard
             errors of that difference.
-        diverged: whether the test stopped because the loss diverged or was
-            not finite.
-        divergence_lr: the LR at which it stopped so, or None.
+        diverged: whether the loss diverged: the test stopped because it
+            diverged or was not finite, or (in a test that ran all its
+            steps) the lag-free loss rose past its start level by more than
+            `DIVERGE_FACTOR` fall thresholds.
+        divergence_lr: the LR where it diverged (where the test stopped,
+            when it stopped for that), or None.
         bottom_lr: the LR of the lag-free curve's minimum (None without points).
-        points: how many points the suggestion is read from (the descent,
-            from where the loss has fallen 10% of its drop to its minimum;
-            0 when it did not fall).
+        points: how many points the suggestion is read from: the descent
+            (from where the loss has fallen 10% of its drop) and the basin
+            around the minimum; 0 when the loss did not fall.
         fallback: whether the suggestion falls back on the divergence (the
             loss never fell beyond its noise, but it diverged).
         reliable: whether the suggestion can be trusted: the loss fell
             beyond its noise, at least `MIN_DESCENT_POINTS` points informed
-            it, and the descent did not start at the very first LRs.
+            it, the descent did not start at the first LRs, and the minimum
+            is not at the last ones.
         reasons: why it is not reliable (empty when it is).
     """
 
@@ -204,17 +219,20 @@ class Diagnosis:
         if self.fell:
             text = (
                 f"The loss fell by {self.drop:.3g}, beyond its noise ({self.threshold:.3g} "
-                f"needed), over {self.points} points down to lr={self.bottom_lr:.3g}"
+                f"needed), with {self.points} points in the descent and around the minimum "
+                f"(lr={self.bottom_lr:.3g})"
             )
         elif self.bottom_lr is None:
-            text = "No loss was recorded"
+            text = "Too few losses were recorded to read the curve"
         else:
             text = (
                 f"The loss never fell beyond its noise (it fell by {self.drop:.3g}, "
                 f"{self.threshold:.3g} needed)"
             )
-        if self.diverged and self.divergence_lr is not None:
+        if self.divergence_lr is not None:
             text += f"; it diverged at lr={self.divergence_lr:.3g}"
+        elif self.diverged:
+            text += "; it was not finite"
         text += "."
         if self.reasons:
             text += " Not reliable: " + "; ".join(self.reasons) + "."
@@ -227,8 +245,22 @@ def _noise(raw: np.ndarray, smooth: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
 
 
-def _descent(curve: Curve) -> dict[str, Any]:
-    """The quantities `diagnose` and `robust` read from a curve of `MIN_POINTS` or more."""
+@dataclasses.dataclass(frozen=True)
+class _Reading:
+    """What `diagnose` and `robust` read from a curve of `MIN_POINTS` points or more."""
+
+    noise: float
+    drop: float
+    threshold: float
+    fell: bool
+    bottom: int
+    start: int  # where the loss has fallen 10% of its drop
+    basin: np.ndarray  # indices within BASIN_FRACTION of the drop of the minimum
+    divergence_lr: float | None
+    falling_at_start: bool  # the lag-free loss already falls beyond noise over the start part
+
+
+def _read(curve: Curve) -> _Reading:
     lrs, raw = curve.lrs, curve.raw_losses
     n = lrs.size
     smooth = lagfree(lrs, raw)
@@ -244,15 +276,20 @@ def _descent(curve: Curve) -> dict[str, Any]:
     fell = drop > threshold and drop > 1e-9 * scale
     fallen = np.nonzero(smooth[: bottom + 1] <= start_level - 0.1 * drop)[0]
     start = int(fallen[0]) if fell and fallen.size else bottom
-    return {
-        "smooth": smooth,
-        "noise": noise,
-        "bottom": bottom,
-        "start": start,
-        "drop": drop,
-        "threshold": threshold,
-        "fell": fell,
-    }
+    basin = np.nonzero(smooth <= smooth[bottom] + BASIN_FRACTION * max(drop, 0.0))[0]
+    # Where the loss blows up: the lag-free loss rises past its start level by
+    # DIVERGE_FACTOR fall thresholds (earlier than the finder's causal stop,
+    # which waits for its EMA); else where the test stopped for divergence.
+    rise = max(drop, 0.0) + DIVERGE_FACTOR * threshold
+    risen = np.nonzero((np.arange(n) > bottom) & (smooth - smooth[bottom] > rise))[0]
+    if risen.size and rise > 1e-9 * scale:
+        divergence_lr = float(lrs[risen[0]])
+    else:
+        divergence_lr = curve.stop_lr
+    falling_at_start = bool(smooth[0] - smooth[start_points - 1] > threshold)
+    return _Reading(
+        noise, drop, threshold, fell, bottom, start, basin, divergence_lr, falling_at_start
+    )
 
 
 def diagnose(curve: Curve) -> Diagnosis:
@@ -275,7 +312,6 @@ def diagnose(curve: Curve) -> Diagnosis:
         A `Diagnosis`.
     """
     n = curve.lrs.size
-    diverged = curve.stop_lr is not None
     if n < MIN_POINTS:
         if n == 0 and curve.stop_reason == "nan":
             reason = (
@@ -284,14 +320,14 @@ def diagnose(curve: Curve) -> Diagnosis:
             )
         else:
             reason = f"only {n} point(s) were recorded"
-            if diverged:
+            if curve.stop_lr is not None:
                 reason += " before the loss diverged: lower `start_lr`"
         return Diagnosis(
             fell=False,
             drop=0.0,
             noise=0.0,
             threshold=0.0,
-            diverged=diverged,
+            diverged=curve.stop_lr is not None,
             divergence_lr=curve.stop_lr,
             bottom_lr=None,
             points=n,
@@ -299,29 +335,42 @@ def diagnose(curve: Curve) -> Diagnosis:
             reliable=False,
             reasons=(reason,),
         )
-    found = _descent(curve)
-    fell, start, bottom = found["fell"], found["start"], found["bottom"]
-    points = bottom - start + 1 if fell else 0
-    fallback = not fell and diverged and curve.stop_lr / FALLBACK_DIVISOR >= curve.lrs[0]
+    reading = _read(curve)
+    fell, divergence_lr = reading.fell, reading.divergence_lr
+    points = int(reading.basin[reading.basin >= reading.start].max() - reading.start + 1) if fell else 0
+    fallback = bool(
+        not fell
+        and divergence_lr is not None
+        and divergence_lr / FALLBACK_DIVISOR >= curve.lrs[0]
+    )
     reasons = []
     if not fell:
         reasons.append("the loss never fell beyond its noise")
-        if diverged and not fallback:
+        if divergence_lr is not None and not fallback:
             reasons.append(
                 f"it diverged within {FALLBACK_DIVISOR:g}x of `start_lr`: lower `start_lr`"
             )
-    elif points < MIN_DESCENT_POINTS:
-        reasons.append(f"only {points} points in the descent: run more `num_steps`")
-    if fell and start < EDGE_POINTS:
-        reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
+    else:
+        if reading.drop < RELIABLE_FALL * reading.threshold:
+            reasons.append(
+                f"the fall is shallow ({reading.drop / reading.threshold:.1f}x what noise "
+                f"explains; {RELIABLE_FALL:g}x is reliable): run more `num_steps` or use a "
+                "larger batch"
+            )
+        if points < MIN_DESCENT_POINTS:
+            reasons.append(f"only {points} points in the descent: run more `num_steps`")
+        if reading.start < EDGE_POINTS or reading.falling_at_start:
+            reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
+        if reading.bottom >= n - EDGE_POINTS and divergence_lr is None:
+            reasons.append("the loss was still falling at the last LR: raise `end_lr`")
     return Diagnosis(
-        fell=fell,
-        drop=float(found["drop"]),
-        noise=float(found["noise"]),
-        threshold=float(found["threshold"]),
-        diverged=diverged,
-        divergence_lr=curve.stop_lr,
-        bottom_lr=float(curve.lrs[bottom]),
+        fell=bool(fell),
+        drop=float(reading.drop),
+        noise=float(reading.noise),
+        threshold=float(reading.threshold),
+        diverged=divergence_lr is not None,
+        divergence_lr=divergence_lr,
+        bottom_lr=float(curve.lrs[reading.bottom]),
         points=points,
         fallback=fallback,
         reliable=not reasons,
@@ -332,11 +381,14 @@ def diagnose(curve: Curve) -> Diagnosis:
 def robust(curve: Curve) -> float:
     """The default rule: read the loss lag-free, and only where it fell beyond its noise.
 
-    See `diagnose`. When the loss fell, the suggestion is the LR of the
-    lag-free curve's minimum divided by 10, kept inside the descent (never
-    below where the loss starts to fall). When it never fell beyond its
-    noise but diverged, there is no descent to read: the suggestion falls
-    back to the LR where it diverged divided by `FALLBACK_DIVISOR`, with a
+    See `diagnose`. When the loss fell, the suggestion is the centre of the
+    basin around the lag-free minimum (the geometric mean of the LRs where
+    the loss is within `BASIN_FRACTION` of its drop of the minimum) divided
+    by `BASIN_DIVISOR`: a margin below where training is fastest during the
+    ramp, read from a whole stretch of the curve rather than from its
+    single lowest point. When the loss never fell beyond its noise but
+    diverged, there is no descent to read: the suggestion falls back to the
+    LR where it diverged divided by `FALLBACK_DIVISOR`, with a
     `FallbackWarning` (a `UserWarning`) that says so. When it neither fell
     nor diverged (or diverged too close to `start_lr`), it raises.
 
@@ -350,17 +402,23 @@ def robust(curve: Curve) -> float:
         TooFewPointsError: with fewer than `MIN_POINTS` points.
         ValueError: when the loss neither fell beyond its noise nor diverged.
     """
-    _require_points(curve.lrs.size, MIN_POINTS, "method='robust'")
     diagnosis = diagnose(curve)
+    if curve.lrs.size < MIN_POINTS:
+        raise TooFewPointsError(
+            f"Too few points to suggest a learning rate with method='robust': "
+            f"{curve.lrs.size} recorded, at least {MIN_POINTS} needed: "
+            + "; ".join(diagnosis.reasons)
+            + ". Otherwise run the range test for more steps (`num_steps`)."
+        )
     if diagnosis.fallback:
         lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
         warnings.warn(
             f"The loss never fell beyond its noise during the range test (it fell by "
             f"{diagnosis.drop:.3g}; {diagnosis.threshold:.3g} needed), so there is no descent "
             f"to read a learning rate from. Falling back on the divergence: lr={lr:.3g}, "
-            f"{FALLBACK_DIVISOR:g}x below where the loss diverged ({diagnosis.divergence_lr:.3g}). "
-            "Check it by training: or run more `num_steps`, use a larger batch, or move "
-            "the LR range (`start_lr`, `end_lr`).",
+            f"{FALLBACK_DIVISOR:g}x below where the loss diverged "
+            f"({diagnosis.divergence_lr:.3g}). Check it by training, or run more `num_steps`, "
+            "use a larger batch, or move the LR range (`start_lr`, `end_lr`).",
             FallbackWarning,
             stacklevel=2,
         )
@@ -373,9 +431,17 @@ def robust(curve: Curve) -> float:
             "use a larger batch, or check the model, loss and data (for example, sample "
             "weights that are all zero)."
         )
-    found = _descent(curve)
-    lrs = curve.lrs
-    return float(max(lrs[found["bottom"]] / 10.0, lrs[found["start"]]))
+    basin = _read(curve).basin
+    lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / BASIN_DIVISOR
+    if not diagnosis.reliable:
+        warnings.warn(
+            f"The suggested learning rate {lr:.3g} is not reliable: "
+            + "; ".join(diagnosis.reasons)
+            + ". Check it by training.",
+            UnreliableSuggestionWarning,
+            stacklevel=2,
+        )
+    return lr
 
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:

@@ -29,7 +29,6 @@ HUGE_STEP = 2**31
 # so JAX compiles each op once for the whole module.
 N = 4000
 T = np.arange(N)
-EPS32 = float(np.finfo(np.float32).eps)
 TORCH_SCHED = torch.optim.lr_scheduler
 
 
@@ -368,7 +367,12 @@ def test_polynomial_matches_keras_polynomial_decay(power, initial_lr, end_lr):
         initial_lr, 3000, end_learning_rate=end_lr, power=power, cycle=False
     )
     schedule = S.Polynomial(initial_lr, 3000, end_lr=end_lr, power=power)
-    assert_lr_close(schedule.values(T), keras_vector_values(reference, T))
+    got = schedule.values(T)
+    # Keras computes `1 - t / D` in float32, which cancels in the last steps
+    # (where `(1 - t / D) ** 0.5` amplifies it): there the float64 form decides.
+    assert_lr_close(got[:2990], keras_vector_values(reference, T)[:2990])
+    closed = (initial_lr - end_lr) * (1 - np.minimum(T, 3000) / 3000) ** power + end_lr
+    assert_lr_close(got, closed, rtol=2e-6, atol=0)
 
 
 # --------------------------------------------------------------------------- one cycle
@@ -596,7 +600,7 @@ def test_huge_step_lambda():
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_huge_step_cyclic_is_finite_and_bounded(mode):
     schedule = S.Cyclic(0.1, 0.5, 7, mode=mode, gamma=0.99, step_size_down=5)
-    # Above 2**24 float32 steps are rounded: the LR must still stay in its range.
+    # Up to 2**31 - 1 the steps are exact, past it they saturate: in range either way.
     steps = [356_621_649, 123_456_789, HUGE_STEP - 7, HUGE_STEP - 1, HUGE_STEP, 2**32, 2**40]
     got = schedule.values(np.array(steps, dtype=np.int64))
     assert np.all(np.isfinite(got))
@@ -770,14 +774,11 @@ def test_triangular_cyclic_is_periodic(schedule, steps):
     down = schedule.step_size_down or up
     period = int(up + down)
     steps = np.asarray(steps, dtype=np.int64)
-    steps = np.minimum(steps, HUGE_STEP - period)
+    steps = np.minimum(steps, HUGE_STEP - 1 - period)
     here = schedule.values(steps)
     there = schedule.values(steps + period)
-    # Steps are float32: exact below 2**24, then rounded by up to `t * eps / 2`,
-    # which moves the position inside the cycle by that many steps.
-    amplitude = schedule.max_lr - schedule.base_lr
-    rounding = np.where(steps + period < 2**24, 0.0, 4 * EPS32 * (steps + period) / min(up, down))
-    tol = amplitude * (1e-6 + rounding) + 1e-6 * schedule.max_lr
+    # Integer steps are exact up to 2**31 - 1: one period later is the same LR.
+    tol = 1e-6 * schedule.max_lr
     assert np.all(np.abs(here - there) <= tol), (schedule, steps, here, there)
 
 
@@ -796,3 +797,365 @@ def test_scaled_is_the_plateau_reduction_closed_form(lrs, factor, min_lr):
     expected = np.where(factor * lr64 >= min_lr, factor * lr64, np.minimum(lr64, min_lr))
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
     assert np.all(got <= lr * (1 + 1e-6))
+
+
+# --------------------------------------------------------------------------- exact steps to 2**31 - 1
+# A float32 step cannot hold 2**24 + 1 (it rounds to 2**24), nor 2**31 - 2 (it
+# rounds to 2**31). Each case below is built so that such a rounding changes
+# the LR by far more than the tolerance: a boundary, restart, phase end or
+# cycle position sits exactly at one of these steps. The expected values are
+# closed forms in Python integers and float64, written out by hand.
+
+P24, P31 = 2**24, 2**31 - 1
+LARGE_STEPS = [P24 - 1, P24, P24 + 1, P31 - 2, P31]
+
+
+def _triangle(t, up, down):
+    """The triangular height at integer step `t` (Python integers, exact)."""
+    offset = t % (up + down)
+    return offset / up if offset <= up else (up + down - offset) / down
+
+
+def _one_cycle_reference(t, max_lr, total, pct, strategy, div, final_div, three_phase):
+    """PyTorch's OneCycleLR formula in float64 (phase ends as PyTorch computes them)."""
+    initial = max_lr / div
+    final = initial / final_div
+    if three_phase:
+        phases = [
+            (float(pct * total) - 1, initial, max_lr),
+            (float(2 * pct * total) - 2, max_lr, initial),
+            (total - 1, initial, final),
+        ]
+    else:
+        phases = [(float(pct * total) - 1, initial, max_lr), (total - 1, max_lr, final)]
+    t = min(t, total - 1)
+    start = 0.0
+    for end, a, b in phases:
+        if t <= end:
+            pct_phase = (t - start) / (end - start)
+            if strategy == "cos":
+                return b + (a - b) / 2 * (math.cos(math.pi * pct_phase) + 1)
+            return (b - a) * pct_phase + a
+        start = end
+    return final
+
+
+def _cosine(u, length, peak, min_lr):
+    return min_lr + (peak - min_lr) * 0.5 * (1 + math.cos(math.pi * u / length))
+
+
+def _large_step_cases():
+    """name -> (schedule, closed form of the integer step, extra steps to check)."""
+    cases = {}
+    cases["constant"] = (S.Constant(0.1), lambda t: 0.1, [])
+    # Staircase levels that start at 2**24 + 1 and at 127 * (2**24 + 1).
+    d = P24 + 1
+    cases["exponential_staircase"] = (
+        S.ExponentialDecay(1.0, 0.9, decay_steps=d, staircase=True),
+        lambda t: 0.9 ** (t // d),
+        [127 * d - 1, 127 * d],
+    )
+    # Level 1 starts at the last step of the range.
+    cases["exponential_staircase_last"] = (
+        S.ExponentialDecay(1.0, 0.5, decay_steps=float(P31), staircase=True),
+        lambda t: 0.5 ** (t // P31),
+        [],
+    )
+    cases["exponential_smooth"] = (
+        S.ExponentialDecay(1.0, 1 - 1e-9, decay_steps=3, staircase=False),
+        lambda t: (1 - 1e-9) ** (t / 3),
+        [],
+    )
+    cases["step_decay"] = (
+        S.StepDecay(1.0, step_size=P24 + 1, gamma=0.8),
+        lambda t: 0.8 ** (t // (P24 + 1)),
+        [],
+    )
+    # LR = (D - t) / D: exact relative values in the last steps.
+    cases["linear_decay"] = (
+        S.Polynomial(1.0, decay_steps=P24 + 1),
+        lambda t: max(P24 + 1 - t, 0) / (P24 + 1),
+        [],
+    )
+    cases["polynomial_to_the_end"] = (
+        S.Polynomial(1.0, decay_steps=P31, end_lr=0.0, power=2.0),
+        lambda t: ((P31 - t) / P31) ** 2,
+        [P31 - 3],
+    )
+    cases["linear_ramp_up"] = (
+        S.Polynomial(1e-6, decay_steps=P31, end_lr=1.0),
+        lambda t: 1e-6 + (1.0 - 1e-6) * t / P31,
+        [0, 1],
+    )
+    bounds = [P24 - 0.5, P24 + 1, P31]
+    cases["piecewise"] = (
+        S.Piecewise(bounds, [1.0, 0.5, 0.25, 0.125]),
+        lambda t: [1.0, 0.5, 0.25, 0.125][sum(t >= b for b in bounds)],
+        [],
+    )
+    # Warmup over 2**24 + 1 steps, 3 steps of hold, then cosine to 2**31 - 1.
+    w, h, total = P24 + 1, 3, P31
+    cases["warmup_hold_cosine"] = (
+        S.WarmupCosine(1.0, total, warmup_steps=w, hold_steps=h, min_lr=0.01),
+        lambda t: (
+            t / w if t < w else 1.0 if t < w + h
+            else _cosine(t - w - h, total - w - h, 1.0, 0.01) if t < total else 0.01
+        ),
+        [w + h - 1, w + h, w + h + 1],
+    )
+    # To 0 over 2**31 - 1 steps: the last LRs are ~1e-18, exact in relative terms.
+    # (1 + cos(pi * t / T)) / 2 is written as sin(pi / 2 * (T - t) / T) ** 2 in float64.
+    cases["cosine_to_zero"] = (
+        S.WarmupCosine(1.0, P31),
+        lambda t: math.sin(math.pi / 2 * (P31 - t) / P31) ** 2,
+        [0, 1, P31 - 3],
+    )
+    # Two cycles: the restart is at step 2**24 + 1.
+    cases["cosine_restart_at_2_24_plus_1"] = (
+        S.WarmupCosine(1.0, 2 * (P24 + 1), min_lr=0.01, cycles=2),
+        lambda t: _cosine(t % (P24 + 1), P24 + 1, 1.0, 0.01) if t < 2 * (P24 + 1) else 0.01,
+        [2 * P24 + 1, 2 * P24 + 2],
+    )
+    # Cycles of L, 2L, 4L with 7L = 2**31 - 2; peaks 1, 0.5, 0.25.
+    big = 306_783_378
+    assert 7 * big == P31 - 1
+
+    def geometric(t):
+        for i, (start, length) in enumerate([(0, big), (big, 2 * big), (3 * big, 4 * big)]):
+            if start <= t < start + length:
+                return _cosine(t - start, length, 0.5**i, 0.01)
+        return 0.01
+
+    cases["cosine_cycle_mul_near_2_31"] = (
+        S.WarmupCosine(1.0, 7 * big, min_lr=0.01, cycles=3, cycle_mul=2.0, peak_mul=0.5),
+        geometric,
+        [big - 1, big, 3 * big - 1, 3 * big, 3 * big + 1, 7 * big - 1, 7 * big],
+    )
+    # Two cycles of (2**31 - 1) / 2 steps: the restart is half-way through a step.
+    half = P31 / 2
+    cases["cosine_fractional_restart"] = (
+        S.WarmupCosine(1.0, P31, min_lr=0.01, cycles=2),
+        lambda t: _cosine(t if t < half else t - half, half, 1.0, 0.01) if t < P31 else 0.01,
+        [P31 // 2, P31 // 2 + 1],
+    )
+    # Cycles of 6 steps: the position inside the cycle at every large step.
+    cases["cyclic_triangular"] = (
+        S.Cyclic(1e-9, 1.0, step_size=3),
+        lambda t: 1e-9 + (1.0 - 1e-9) * _triangle(t, 3, 3),
+        [],
+    )
+    # Cycles of 2**23 steps: the amplitude halves at each of them.
+    cases["cyclic_triangular2"] = (
+        S.Cyclic(1e-9, 1.0, step_size=2**22, mode="triangular2"),
+        lambda t: 1e-9 + (1.0 - 1e-9) * _triangle(t, 2**22, 2**22) * 0.5 ** (t // 2**23),
+        [],
+    )
+    gamma = 1 - 1e-10
+    cases["cyclic_exp_range"] = (
+        S.Cyclic(1e-9, 1.0, step_size=3, step_size_down=4, mode="exp_range", gamma=gamma),
+        lambda t: 1e-9 + (1.0 - 1e-9) * _triangle(t, 3, 4) * gamma**t,
+        [],
+    )
+    # Cycles of 97 steps (up 1, down 96): 2**24 + 1 = 97 * 172961 starts a cycle.
+    assert (P24 + 1) % 97 == 0
+    cases["cyclic_scale_fn_cycle"] = (
+        S.Cyclic(1e-9, 1.0, step_size=1, step_size_down=96, scale_fn=_inverse, scale_mode="cycle"),
+        lambda t: 1e-9 + (1.0 - 1e-9) * _triangle(t, 1, 96) / (t // 97 + 1),
+        [],
+    )
+    cases["cyclic_scale_fn_iterations"] = (
+        S.Cyclic(1e-9, 1.0, step_size=3, scale_fn=_slow_decay, scale_mode="iterations"),
+        lambda t: 1e-9 + (1.0 - 1e-9) * _triangle(t, 3, 3) * math.exp(-t * 1e-10),
+        [],
+    )
+    # The last phase spans the 8 steps up to 2**31 - 1.
+    for strategy in ("cos", "linear"):
+        args = (1.0, 2**31, 1 - 8 / 2**31, strategy, 25.0, 1e4, False)
+        cases[f"one_cycle_{strategy}"] = (
+            S.OneCycle(*args),
+            lambda t, args=args: _one_cycle_reference(t, *args),
+            [P31 - 9, P31 - 8, P31 - 7, P31 - 3],
+        )
+    # Three phases, the last one from 2**24 - 2 to 2**24 + 7 (linear), or the
+    # 9 steps up to 2**31 - 1 (cos).
+    for strategy, total, pct in [
+        ("linear", P24 + 8, 2**23 / (P24 + 8)),
+        ("cos", 2**31, (2**31 - 8) / 2**32),
+    ]:
+        args = (1.0, total, pct, strategy, 25.0, 1e4, True)
+        cases[f"one_cycle_three_phase_{strategy}"] = (
+            S.OneCycle(*args),
+            lambda t, args=args: _one_cycle_reference(t, *args),
+            [P24 + 6, P24 + 7, P24 + 8, P31 - 10, P31 - 9, P31 - 3],
+        )
+    inner = S.Piecewise([4, P31 - P24 - 2], [0.5, 0.25, 0.125])
+    cases["warmup"] = (
+        S.Warmup(inner, warmup_steps=P24 + 1),
+        lambda t: (
+            0.5 * t / (P24 + 1) if t <= P24
+            else [0.5, 0.25, 0.125][(t - P24 - 1 >= 4) + (t - P24 - 1 >= P31 - P24 - 2)]
+        ),
+        [P24 + 4, P24 + 5, P24 + 6],
+    )
+    cases["join"] = (
+        S.Join(
+            [S.Constant(0.1), S.Cyclic(1e-9, 1.0, step_size=3), S.Polynomial(1.0, 2)],
+            [P24 + 1, P31 - 1.5],
+        ),
+        lambda t: (
+            0.1 if t < P24 + 1
+            else 1e-9 + (1 - 1e-9) * _triangle(t - P24 - 1, 3, 3) if t < P31 - 1.5
+            else 1 - (t - (P31 - 1.5)) / 2
+        ),
+        [P24 + 2, P24 + 3],
+    )
+    cases["scaled"] = (
+        S.Scaled(S.Piecewise([P24 + 1], [1.0, 0.5]), factor=0.5, min_lr=0.3),
+        lambda t: 0.5 if t <= P24 else 0.3,
+        [],
+    )
+    return cases
+
+
+def _inverse(cycle):
+    return 1.0 / cycle
+
+
+def _slow_decay(t):
+    return ops.exp(-t * 1e-10)
+
+
+LARGE_CASES = sorted(_large_step_cases())
+
+
+def _large_steps_and_expected(name):
+    schedule, closed_form, extra = _large_step_cases()[name]
+    steps = sorted(set(LARGE_STEPS + extra))
+    return schedule, steps, np.asarray([closed_form(t) for t in steps], dtype=np.float64)
+
+
+def _int_steps(steps):
+    """Backend integer steps: int64 as the optimizer counts (int32 under JAX without x64)."""
+    dtype = "int32" if keras.config.backend() == "jax" else "int64"
+    return ops.convert_to_tensor(np.asarray(steps, dtype=dtype))
+
+
+@pytest.mark.parametrize("name", LARGE_CASES)
+def test_large_steps_host_values(name):
+    schedule, steps, expected = _large_steps_and_expected(name)
+    assert_lr_close(schedule.values(steps), expected, rtol=2e-6, atol=0)
+    # float64 steps that are whole numbers are integer steps too.
+    assert_lr_close(schedule.values(np.asarray(steps, "float64")), expected, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", LARGE_CASES)
+def test_large_steps_backend_tensors_and_variable(name):
+    schedule, steps, expected = _large_steps_and_expected(name)
+    got = ops.convert_to_numpy(schedule(_int_steps(steps)))
+    assert_lr_close(got, expected, rtol=2e-6, atol=0)
+    step_dtype = "int32" if keras.config.backend() == "jax" else "int64"
+    variable = keras.Variable(0, dtype=step_dtype, trainable=False)
+    for step, want in zip(steps, expected):
+        variable.assign(step)
+        assert_lr_close(ops.convert_to_numpy(schedule(variable)), want, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize("name", LARGE_CASES)
+def test_large_steps_traced(name):
+    """Inside `tf.function`, `jax.jit`, or the eager torch step, as in `fit`."""
+    schedule, steps, expected = _large_steps_and_expected(name)
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        traced = tf.function(schedule)
+        got = [traced(tf.constant(step, tf.int64)).numpy() for step in steps]
+        got_vector = traced(tf.constant(steps, tf.int64)).numpy()
+    elif backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        traced = jax.jit(schedule)
+        got = [np.asarray(traced(jnp.int32(step))) for step in steps]
+        got_vector = np.asarray(traced(jnp.asarray(steps, dtype=jnp.int32)))
+    else:
+        import torch as th
+
+        got = [schedule(th.tensor(step, dtype=th.int64)).cpu().numpy() for step in steps]
+        got_vector = schedule(th.tensor(steps, dtype=th.int64)).cpu().numpy()
+    assert_lr_close(np.asarray(got), expected, rtol=2e-6, atol=0)
+    assert_lr_close(got_vector, expected, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize("mode", ["exponential", "linear"])
+def test_large_steps_range_test_ramp(mode):
+    """The finder's ramp ends exactly at step `num_steps - 1 = 2**24 + 1`."""
+    start, end, last = 1e-7, 10.0, P24 + 1
+    steps = LARGE_STEPS
+    if mode == "linear":
+        expected = [start + (end - start) * min(t, last) / last for t in steps]
+    else:
+        expected = [start * (end / start) ** (min(t, last) / last) for t in steps]
+    for step_tensor in (np.asarray(steps), _int_steps(steps)):
+        got = schedule_math.range_test_ramp(step_tensor, start, end, last + 1, mode)
+        # float32 exponent of about 18: the exponential is good to ~1e-6 relative.
+        assert_lr_close(ops.convert_to_numpy(got), expected, rtol=3e-6, atol=0)
+    assert float(ops.convert_to_numpy(schedule_math.range_test_ramp(P24 + 1, start, end, last + 1, mode))) == pytest.approx(end, rel=1e-6)
+
+
+def test_large_steps_shift():
+    """`shift` moves a schedule by 2**24 - 2 steps, exactly, for integer and float steps."""
+    inner = S.Piecewise([3], [1.0, 0.5])
+    expected = [1.0 if t - (P24 - 2) < 3 else 0.5 for t in LARGE_STEPS]
+    for steps in (np.asarray(LARGE_STEPS), _int_steps(LARGE_STEPS)):
+        got = schedule_math.shift(steps, inner, P24 - 2)
+        assert_lr_close(ops.convert_to_numpy(got), expected, rtol=1e-6, atol=0)
+    # A plain function gets the shifted step as float32: small, so exact.
+    got = schedule_math.shift(_int_steps(LARGE_STEPS), lambda t: 0.5 + 0.0 * t + t * 1e-3, P24 - 2)
+    shifted = np.maximum(np.asarray(LARGE_STEPS) - (P24 - 2), 0)
+    assert_lr_close(ops.convert_to_numpy(got), 0.5 + shifted * 1e-3, rtol=1e-6, atol=0)
+
+
+def test_float_steps_keep_their_fraction():
+    """Float steps (below 2**24) are split exactly: a fractional boundary is honoured."""
+    schedule = S.Piecewise([2.5, 10], [1.0, 0.5, 0.25])
+    steps = np.asarray([2.0, 2.4999, 2.5, 3.0, 9.75, 10.0], dtype="float32")
+    expected = [1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    for step_tensor in (steps, ops.convert_to_tensor(steps)):
+        assert_lr_close(ops.convert_to_numpy(schedule(step_tensor)), expected, 1e-6, 0)
+    assert_lr_close(schedule.values(steps), expected, rtol=1e-6, atol=0)
+
+
+def test_steps_past_the_int32_range_saturate():
+    """Past 2**31 - 1 a step counts as 2**31 - 1, for integer and float steps alike."""
+    schedule = S.Cyclic(1e-9, 1.0, step_size=3)
+    at_last = schedule.values([P31])[0]
+    for steps in ([2**31, 2**32, 2**40], np.asarray([2**31, 2**32, 2**40], "float32")):
+        assert_lr_close(schedule.values(steps), np.full(3, at_last), rtol=1e-6, atol=0)
+    if keras.config.backend() != "jax":
+        big = ops.convert_to_tensor(np.asarray([2**31, 2**40], "int64"))
+        assert_lr_close(ops.convert_to_numpy(schedule(big)), np.full(2, at_last), 1e-6, 0)
+
+
+INT_STEPS = st.lists(st.integers(0, P31), min_size=16, max_size=16)
+
+
+@settings(max_examples=30, deadline=None)
+@given(INT_STEPS, st.integers(1, 10**9), st.integers(1, 10**9))
+def test_cyclic_position_is_exact_for_any_integer_step(steps, up, down):
+    """The step inside the cycle is the integer remainder, for any step up to 2**31 - 1."""
+    schedule = S.Cyclic(1e-9, 1.0, step_size=up, step_size_down=down)
+    expected = [1e-9 + (1.0 - 1e-9) * _triangle(t, up, down) for t in steps]
+    assert_lr_close(schedule.values(np.asarray(steps)), expected, rtol=2e-6, atol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(INT_STEPS, st.lists(st.integers(1, P31), min_size=1, max_size=6, unique=True))
+def test_piecewise_piece_is_exact_for_any_integer_step(steps, boundaries):
+    boundaries = sorted(boundaries)
+    # Boundaries at the steps themselves and one step either side.
+    steps = ([b + d for b in boundaries for d in (-1, 0, 1)] + steps)[:16]
+    steps = [min(max(t, 0), P31) for t in steps]
+    values = [2.0**-k for k in range(len(boundaries) + 1)]
+    expected = [values[sum(t >= b for b in boundaries)] for t in steps]
+    assert_lr_close(S.Piecewise(boundaries, values).values(np.asarray(steps)), expected, 1e-7, 0)

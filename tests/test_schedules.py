@@ -346,3 +346,41 @@ def test_evaluate_works_on_a_plain_function_and_a_keras_schedule():
         S.evaluate(keras_schedule, steps), 0.5 / (1 + 0.3 * steps / 100), rtol=1e-5
     )
     assert S.evaluate(lambda t: 0.5 + 0 * t, 7).shape == ()
+
+
+# ------------------------------------------------------------------ exact steps in the optimizer
+
+
+def _one_weight_model(schedule):
+    """loss = w * x with x = 1 and plain SGD: each update moves w by exactly -lr."""
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss=lambda y, p: ops.mean(p))
+    return model
+
+
+@pytest.mark.parametrize(
+    "schedule, expected",
+    [
+        # The issue's example: a float32 step would switch at 2**24 already.
+        (S.Piecewise([2**24 + 1], [1.0, 0.5]), [1.0, 1.0, 0.5]),
+        # Cycles of 6 steps: steps 2**24 - 1, 2**24, 2**24 + 1 sit at 3, 4, 5.
+        (S.Cyclic(0.25, 1.0, step_size=3), [1.0, 0.25 + 0.75 * 2 / 3, 0.25 + 0.75 / 3]),
+        # A staircase level that starts at 2**24 + 1.
+        (S.StepDecay(1.0, step_size=2**24 + 1, gamma=0.5), [1.0, 1.0, 0.5]),
+    ],
+    ids=["piecewise", "cyclic", "step_decay"],
+)
+def test_optimizer_applies_the_exact_lr_at_2_24(schedule, expected):
+    """The weight updates of steps 2**24 - 1, 2**24, 2**24 + 1 reveal the LR used."""
+    model = _one_weight_model(schedule)
+    x, y = np.ones((1, 1), "float32"), np.zeros((1, 1), "float32")
+    model.train_on_batch(x, y)  # builds the optimizer
+    model.optimizer.iterations.assign(2**24 - 1)
+    weights = [float(model.get_weights()[0][0, 0])]
+    for _ in expected:
+        model.train_on_batch(x, y)
+        weights.append(float(model.get_weights()[0][0, 0]))
+    assert int(ops.convert_to_numpy(model.optimizer.iterations)) == 2**24 + 2
+    np.testing.assert_allclose(-np.diff(weights), expected, rtol=1e-6, atol=0)

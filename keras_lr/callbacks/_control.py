@@ -36,7 +36,7 @@ import numpy as np
 from keras import ops
 
 from keras_lr import _keras, schedule_math
-from keras_lr.schedules import Scaled, evaluate, evaluate_per_step
+from keras_lr.schedules import Scaled, evaluate, evaluate_per_step, step_dtype
 
 _TABLE_SIZE = 1024
 _CACHE_SIZE = 4  # compiled train functions kept per model
@@ -116,32 +116,37 @@ class StepTable:
         self.tensor: Any = None
         self.array: np.ndarray | None = None
         self.vectorized: bool | None = None
+        self.length = block
 
     def _fill(self, first: int) -> bool:
         """Evaluates the block from `first` in one call; False for a scalar-only schedule."""
         if self.vectorized is False:
             return False
-        steps = ops.arange(first, first + self.block, dtype="float32")
+        # The block stops at the last int32 step (a schedule's steps saturate there).
+        length = max(min(self.block, schedule_math.INT32_MAX + 1 - first), 1)
+        dtype = step_dtype(self.schedule)
+        # `first + length` may be 2**31, past int32: offset a range from 0 instead.
+        steps = ops.arange(length, dtype=dtype) + ops.convert_to_tensor(np.array(first, dtype))
         tensor = None
         try:
             tensor = self.schedule(steps)
-            if tuple(ops.shape(tensor)) != (self.block,):
+            if tuple(ops.shape(tensor)) != (length,):
                 tensor = None
         except Exception:  # a schedule that takes scalar steps only
             pass
         self.vectorized = tensor is not None
         if tensor is None:  # do not try it again: such a schedule is evaluated per step
             return False
-        self.start, self.tensor = first, tensor
+        self.start, self.tensor, self.length = first, tensor, length
         self.array = np.asarray(ops.convert_to_numpy(tensor), dtype="float64")
         return True
 
     def _covers(self, low: int, high: int) -> bool:
-        return self.start is not None and self.start <= low and high < self.start + self.block
+        return self.start is not None and self.start <= low and high < self.start + self.length
 
     def tensor_at(self, step: int) -> Any:
         if not self._covers(step, step) and not self._fill(step):
-            return self.schedule(ops.convert_to_tensor(np.float32(step)))
+            return self.schedule(ops.convert_to_tensor(np.array(step, dtype=step_dtype(self.schedule))))
         return self.tensor[step - self.start]
 
     def values(self, steps: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from keras import ops
 from keras_lr import _keras, schedule_math, suggest
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _control, _data, _state
+from keras_lr.callbacks import _control, _data, _inputs, _state
 from keras_lr.range_test import RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
@@ -27,6 +27,23 @@ __all__ = ["LRFinder", "RangeTestRun"]
 
 RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
+
+
+class _ShiftedRamp(keras.optimizers.schedules.LearningRateSchedule):
+    """The finder's ramp from optimizer step `start` on (`schedule_math.shift`).
+
+    A `LearningRateSchedule`, so that host-side tables evaluate it on integer
+    steps (exact past 2**24, like the traced step). Never serialized.
+    """
+
+    def __init__(self, finder: LRFinder, start: float) -> None:
+        self.finder, self.start = finder, start
+
+    def __call__(self, step: Any) -> Any:
+        return schedule_math.shift(step, self.finder.ramp, self.start)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"start": self.start}
 
 
 def _from_result(name: str, empty: Callable[[], Any]) -> property:
@@ -231,8 +248,8 @@ class LRFinder(keras.callbacks.Callback):
         self.mode = check.one_of("mode", mode, RAMP_MODES)
         self.beta = check.in_unit_interval("beta", beta, closed_low=True, closed_high=False)
         self.stop_factor = check.greater_than("stop_factor", stop_factor, 1.0)
-        self.restore = bool(restore)
-        self.verbose = verbose
+        self.restore = check.boolean("restore", restore)
+        self.verbose = check.verbosity("verbose", verbose)
         self.num_runs = check.integer("num_runs", num_runs, 1)
         self.seed = None if seed is None else check.integer("seed", seed, 0)
         self.result: RangeTest | None = None
@@ -293,9 +310,7 @@ class LRFinder(keras.callbacks.Callback):
         start = float(self._start_step)
         # The ramp is the LR of keras_lr's train function, which also makes the
         # model's loss tracker hold the loss of one batch (see keras_lr._keras).
-        _control.control(model).take(
-            self, lambda t: schedule_math.shift(t, self.ramp, start), scalable=False, track_loss=True
-        )
+        _control.control(model).take(self, _ShiftedRamp(self, start), scalable=False, track_loss=True)
         self._loss_checks = 2
         self._active = True
 
@@ -473,10 +488,12 @@ class LRFinder(keras.callbacks.Callback):
                 any cardinality), a Python generator or iterator of batches, a
                 `keras.utils.PyDataset`, or a torch `DataLoader` (torch
                 backend).
-            y: targets, with array inputs.
+            y: targets, with array inputs (required unless the model is
+                compiled with `loss=None` or computes its own loss).
             batch_size: the batch size, with array inputs (also of array
-                `val_data`). Defaults to 32.
-            num_steps: overrides the finder's `num_steps` for this run.
+                `val_data`), an integer `>= 1`. Defaults to 32.
+            num_steps: overrides the finder's `num_steps` for this run only
+                (`get_config()` and the next `find()` keep the finder's).
             val_data: held-out data to score during the test: a tuple
                 `(x_val, y_val)` or `(x_val, y_val, sample_weight)` of arrays,
                 batched with `batch_size`, or a `tf.data.Dataset`, generator,
@@ -487,30 +504,40 @@ class LRFinder(keras.callbacks.Callback):
                 `>= 1`. Defaults to 1.
             **fit_kwargs: passed on to `model.fit` (for example
                 `sample_weight`, `class_weight`, `callbacks`, `shuffle`).
+                The finder itself in `callbacks` is ignored (it is always
+                there); `validation_split` is refused, as it would cut the
+                steps: pass `val_data` instead.
 
         Returns:
             The finder itself, for chaining: `finder.find(...).plot()`.
+
+        Raises:
+            ValueError: before any training, for a bad argument, a file name
+                as `x`, empty data, arrays of different lengths or holding
+                NaN or inf, array inputs without `y` for a model whose loss
+                needs targets, `validation_split`, or another `LRFinder` in
+                `callbacks`; after the test (the model put back), when the
+                loss was not finite from the first step.
         """
-        if num_steps is not None:
-            self.num_steps = check.integer("num_steps", num_steps, 2)
+        own_num_steps = self.num_steps
+        num_steps = own_num_steps if num_steps is None else check.integer("num_steps", num_steps, 2)
+        if batch_size is not None:
+            batch_size = check.integer("batch_size", batch_size, 1)
         val_every = check.integer("val_every", val_every, 1)
-        for name in _FIT_ARGS_SET_BY_FIND:
-            if name in fit_kwargs:
-                raise ValueError(
-                    f"Argument `{name}` is set by `LRFinder.find()` and cannot be passed. "
-                    f"Received: {name}={fit_kwargs[name]!r}"
-                )
+        fit_kwargs = dict(fit_kwargs)
+        callbacks = [self] + _check_find_fit_kwargs(self, fit_kwargs)
         if getattr(model, "optimizer", None) is None:
             _control.lr_optimizer(model, self)
-        callbacks = [self] + list(fit_kwargs.pop("callbacks", None) or [])
+        x = _inputs.check_find_data(model, x, y, fit_kwargs.get("sample_weight"))
         fit_kwargs.setdefault("verbose", 1 if self.verbose else 0)
-        data_args = _data.fit_data(model, x, y, batch_size, self.num_steps)
+        data_args = _data.fit_data(model, x, y, batch_size, num_steps)
         val_batches = (
             None if val_data is None else _data.validation_batches(val_data, batch_size, val_every)
         )
         self.val_every = val_every
         self._val_batches = val_batches
         self._in_find = True
+        self.num_steps = num_steps  # for this run only: put back below
         try:
             if self.num_runs == 1:
                 self._fit_once(model, callbacks, {**data_args, **fit_kwargs})
@@ -519,6 +546,14 @@ class LRFinder(keras.callbacks.Callback):
         finally:
             self._in_find = False
             self._val_batches = None
+            self.num_steps = own_num_steps
+        if self.stop_reason == "nan" and not self.lrs:
+            raise ValueError(
+                "The loss was not finite from the first step of the range test (at "
+                f"lr={self.start_lr:g}), so nothing was recorded: the inputs or targets "
+                "probably hold NaN or inf (check them with `np.isfinite`), or the model's "
+                "loss is not finite even at `start_lr`. The model was put back."
+            )
         return self
 
     def _fit_once(self, model: keras.Model, callbacks: list[Any], fit_args: dict[str, Any]) -> None:
@@ -756,6 +791,37 @@ class LRFinder(keras.callbacks.Callback):
         )
 
 
+# ---------------------------------------------------------------- find() arguments
+def _check_find_fit_kwargs(finder: LRFinder, fit_kwargs: dict[str, Any]) -> list[Any]:
+    """Refuses `fit` arguments that `find()` sets or cannot honour; returns the user's callbacks."""
+    for name in _FIT_ARGS_SET_BY_FIND:
+        if name in fit_kwargs:
+            raise ValueError(
+                f"Argument `{name}` is set by `LRFinder.find()` and cannot be passed. "
+                f"Received: {name}={fit_kwargs[name]!r}"
+            )
+    if fit_kwargs.get("validation_split"):
+        raise ValueError(
+            "Argument `validation_split` is not supported by `LRFinder.find()`: Keras would "
+            "train on part of the data and stop the range test before `num_steps`. Pass the "
+            "held-out data as `val_data=(x_val, y_val)` instead. Received: "
+            f"validation_split={fit_kwargs['validation_split']!r}"
+        )
+    fit_kwargs.pop("validation_split", None)
+    callbacks = fit_kwargs.pop("callbacks", None) or []
+    if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, (list, tuple)):
+        check.fail("callbacks", "a list of callbacks", callbacks)
+    # The finder itself is already the first callback: a second copy would record every step twice.
+    callbacks = [c for c in callbacks if c is not finder]
+    others = [c for c in callbacks if isinstance(c, LRFinder)]
+    if others:
+        check.fail(
+            "callbacks",
+            "free of other LRFinder instances: two range tests cannot share one `fit` "
+            "(run `find()` of each finder in turn)",
+            others,
+        )
+    return list(callbacks)
 
 
 # ---------------------------------------------------------------- several runs

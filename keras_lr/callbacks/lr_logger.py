@@ -51,7 +51,7 @@ class LRLogger(keras.callbacks.Callback):
         super().__init__()
         if not isinstance(key, str) or not key:
             check.fail("key", "a non-empty string", key)
-        self.per_batch = bool(per_batch)
+        self.per_batch = check.boolean("per_batch", per_batch)
         self.key = key
         self.history: dict[str, list[float]] = {"step": [], key: []}
         self._epoch_start = 0

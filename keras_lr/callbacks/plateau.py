@@ -103,7 +103,7 @@ epoch-unit scheduler needs no retrace.
         if not 0 < self.factor < 1:
             check.fail("factor", "in (0, 1)", factor)
         self.patience = check.integer("patience", patience, 0)
-        self.verbose = verbose
+        self.verbose = check.verbosity("verbose", verbose)
         self.mode = check.one_of("mode", mode, ("auto", "min", "max"))
         self.min_delta = abs(check.number("min_delta", min_delta))
         self.cooldown = check.integer("cooldown", cooldown, 0)

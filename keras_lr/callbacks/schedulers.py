@@ -75,7 +75,7 @@ class ScheduleCallback(keras.callbacks.Callback):
             check.fail("schedule", "a LearningRateSchedule or a function of the step", schedule)
         self.schedule = schedule
         self.unit = check.one_of("unit", unit, ("step", "epoch"))
-        self.verbose = verbose
+        self.verbose = check.verbosity("verbose", verbose)
         self.learning_rates: list[float] = []
         self._recorded_step = 0
 
@@ -317,7 +317,7 @@ class OneCycleLR(ScheduleCallback):
         cycle_momentum: bool = False,
         verbose: int = 0,
     ) -> None:
-        if cycle_momentum:
+        if check.boolean("cycle_momentum", cycle_momentum):
             check.fail(
                 "cycle_momentum",
                 "False: Keras 3 optimizers bake `momentum`/`beta_1` into the compiled "

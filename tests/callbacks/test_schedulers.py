@@ -843,3 +843,22 @@ def test_torch_reads_the_step_from_the_device_once_per_fit_not_per_step(one_weig
         one_weight.assert_lrs_applied(recorder, warmup_hold_cosine_lrs(2 * batches, 0.1, 100, 5, 0.0, 0, 0.0, 1, 1.0))
         counts.append(len(reads))
     assert counts[0] == counts[1], f"device reads grow with the number of steps: {counts}"
+
+
+@pytest.mark.parametrize("boundary", [2**24 + 1, 2**31 - 2])
+def test_a_callback_is_exact_past_float32_steps(one_weight, boundary):
+    # Piecewise switches exactly at `boundary`: updates at boundary - 2, boundary - 1 and
+    # boundary use 1.0, 1.0, 0.5 (float32 cannot tell 2**24 from 2**24 + 1). On torch the
+    # scheduler reads a host table of the schedule, which must use integer steps too.
+    model = one_weight.model(learning_rate=0.1)
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(boundary - 2)
+    callback = keras_lr.ScheduleCallback(keras_lr.schedules.Piecewise([boundary], [1.0, 0.5]))
+    recorder = one_weight.KernelRecorder(per_batch=True)
+    x, y = one_weight.data(3)
+    model.fit(x, y, batch_size=1, epochs=1, callbacks=[callback, recorder], shuffle=False, verbose=0)
+    kernel_after = dict(zip(recorder.steps, recorder.kernels))
+    kernels = [kernel_after[step] for step in (boundary - 1, boundary, boundary + 1)]
+    deltas = -np.diff(np.concatenate([[0.0], kernels]))
+    assert_allclose(deltas, [1.0, 1.0, 0.5], rtol=1e-6)
+    assert_allclose(callback.learning_rates, [1.0, 1.0, 0.5], rtol=1e-6)

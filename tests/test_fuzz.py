@@ -1,0 +1,248 @@
+"""Hypothesis fuzz of every public constructor and of `LRFinder.load`.
+
+The only allowed outcomes are success, or a `ValueError`/`TypeError` whose
+message names an argument that was passed (constructors) or the file (load).
+Anything else (an `OverflowError`, a `KeyError`, a `TypeError` from deep
+inside, a message without the argument) fails. Construction only, no `fit`:
+bounded `max_examples` keep each backend well under a minute.
+"""
+
+import copy
+import inspect
+import json
+import math
+import random
+
+import keras
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import keras_lr
+from keras_lr import schedules
+
+OMIT = object()
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def _constant_schedule():
+    return schedules.Constant(0.1)
+
+
+#: Values a careless or hostile caller passes: wrong types, NaN, inf, huge ints, negatives, strings, bools.
+NASTY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.sampled_from([0, -1, 1, 2, 10**400, -(10**400), 2**63, 2**31 - 1]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e308, 5e-324, -0.0, 0.5, 1.0]),
+    st.text(max_size=4),
+    st.sampled_from(
+        ["no", "yes", "True", "0.1", "cos", "linear", "triangular", "exp_range", "exponential",
+         "step", "epoch", "min", "max", "auto", "val_loss", "cycle", "iterations"]
+    ),  # fmt: skip
+    st.binary(max_size=3),
+    st.lists(st.one_of(st.floats(), st.integers(-5, 10**3), st.text(max_size=2)), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.builds(_constant_schedule),
+    st.just(lambda step: step),
+    st.just(object()),
+)
+
+
+def public_classes():
+    """Every schedule class of `keras_lr.schedules` and every callback of `keras_lr`."""
+    classes = [
+        getattr(schedules, name)
+        for name in schedules.__all__
+        if inspect.isclass(getattr(schedules, name)) and name != "Schedule"
+    ]
+    classes += [
+        getattr(keras_lr, name)
+        for name in keras_lr.__all__
+        if inspect.isclass(getattr(keras_lr, name))
+        and issubclass(getattr(keras_lr, name), keras.callbacks.Callback)
+    ]
+    return classes
+
+
+CLASSES = public_classes()
+
+
+def test_every_public_class_is_fuzzed():
+    names = {cls.__name__ for cls in CLASSES}
+    assert {"LRFinder", "LRLogger", "ReduceLROnPlateau", "CyclicLR", "OneCycle", "Lambda"} <= names
+    assert len(CLASSES) >= 20
+
+
+def arguments(cls):
+    """A strategy of keyword arguments for `cls`: each argument omitted (if it may be) or nasty."""
+    params = [
+        p
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    fields = {
+        p.name: NASTY if p.default is inspect.Parameter.empty else st.one_of(st.just(OMIT), NASTY)
+        for p in params
+    }
+    return st.fixed_dictionaries(fields).map(
+        lambda kwargs: {k: v for k, v in kwargs.items() if v is not OMIT}
+    )
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+def test_constructor_succeeds_or_names_the_argument(cls):
+    @FUZZ
+    @given(kwargs=arguments(cls))
+    def fuzz(kwargs):
+        try:
+            cls(**kwargs)
+        except (ValueError, TypeError) as error:
+            message = str(error)
+            # The argument at fault, or the one it conflicts with ("`end_lr` must be >
+            # start_lr (10)" when only start_lr=10 was passed).
+            assert "Argument `" in message or "Arguments `" in message, message
+            assert any(name in message for name in kwargs), (cls.__name__, kwargs, message)
+
+    fuzz()
+
+
+# ---------------------------------------------------------------- LRFinder.load
+RUN = {
+    "steps": [0, 1, 2, 3],
+    "lrs": [1e-3, 1e-2, 1e-1, 1.0],
+    "losses": [1.0, 0.9, 0.8, 0.9],
+    "raw_losses": [1.0, 0.8, 0.6, 1.1],
+    "stop_reason": "num_steps",
+    "val_steps": [0, 2],
+    "val_lrs": [1e-3, 1e-1],
+    "val_losses": [1.1, 0.7],
+}
+VALID = {
+    "config": {
+        "start_lr": 1e-3,
+        "end_lr": 1.0,
+        "num_steps": 4,
+        "mode": "exponential",
+        "beta": 0.98,
+        "stop_factor": 4.0,
+        "restore": True,
+        "verbose": 0,
+        "num_runs": 1,
+        "seed": None,
+    },
+    **RUN,
+    "best_lr": 0.1,
+    "best_loss": 0.8,
+    "diverged": False,
+    "val_every": 2,
+    "runs": [RUN],
+}
+
+JSON_NASTY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.sampled_from([0, -1, 10**400, -(10**400), 2**63]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+    st.lists(st.one_of(st.floats(), st.integers(-3, 3), st.none()), max_size=5),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+def paths(value, prefix=()):
+    """Every path to a value inside nested dicts and lists."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from paths(item, prefix + (index,))
+
+
+ALL_PATHS = [p for p in paths(VALID) if p]
+
+
+def assert_load_succeeds_or_names_the_file(path):
+    """`LRFinder.load` and `RangeTest.load`: a result, or an error that names the file."""
+    for load in (keras_lr.LRFinder.load, keras_lr.RangeTest.load):
+        try:
+            result = load(path)
+        except (ValueError, TypeError) as error:
+            assert str(path) in str(error), (load, str(error))
+        else:
+            assert len(result.lrs) == len(result.losses) == len(result.steps)
+            assert all(math.isfinite(v) for v in result.losses + result.lrs)
+
+
+@FUZZ
+@given(
+    mutations=st.lists(
+        st.tuples(st.sampled_from(ALL_PATHS), JSON_NASTY, st.booleans()), min_size=1, max_size=3
+    )
+)
+def test_load_with_mutated_values(tmp_path_factory, mutations):
+    data = copy.deepcopy(VALID)
+    for path, value, delete in mutations:
+        try:
+            data = _apply(data, path, value, delete)
+        except (KeyError, IndexError, TypeError):  # an earlier mutation removed the path
+            continue
+    file = tmp_path_factory.mktemp("fuzz") / "finder.json"
+    file.write_text(json.dumps(data), encoding="utf-8")
+    assert_load_succeeds_or_names_the_file(file)
+
+
+def _apply(data, path, value, delete):
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if delete:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+TEXT = json.dumps(VALID, indent=1)
+
+
+@FUZZ
+@given(
+    how=st.sampled_from(["cut", "shuffle", "binary", "splice"]),
+    seed=st.integers(0, 2**16),
+    position=st.floats(0, 1),
+    junk=st.binary(max_size=40),
+)
+def test_load_with_damaged_files(tmp_path_factory, how, seed, position, junk):
+    rng = random.Random(seed)
+    at = int(position * len(TEXT))
+    if how == "cut":
+        content = TEXT[:at].encode()
+    elif how == "shuffle":
+        lines = TEXT.splitlines()
+        rng.shuffle(lines)
+        content = "\n".join(lines).encode()
+    elif how == "binary":
+        content = bytes(rng.randrange(256) for _ in range(64)) + junk
+    else:
+        content = TEXT[:at].encode() + junk + TEXT[at:].encode()
+    file = tmp_path_factory.mktemp("fuzz") / "finder.json"
+    file.write_bytes(content)
+    assert_load_succeeds_or_names_the_file(file)
+
+
+def test_the_unmutated_file_loads(tmp_path):
+    file = tmp_path / "finder.json"
+    file.write_text(TEXT, encoding="utf-8")
+    finder = keras_lr.LRFinder.load(file)
+    assert finder.lrs == VALID["lrs"] and finder.best_lr == 0.1
