@@ -24,13 +24,37 @@ the machine's noise floor.
 
 A last, diagnostic fit per variant times each of the callback's own hooks,
 to show where any overhead comes from (per-epoch hooks vs batch hooks).
+
+Two more parts (issue #13), selected with `--parts` (default: all three):
+
+- `refit`, the second-`fit` ratio: a one-epoch `fit` on the digits (batch
+  `--refit-batch-size`, 225 steps at 8), repeated with the same scheduler
+  callback instance, against the same repeated `fit` with no callback; the
+  cost of any retrace on a repeated `fit` (bar: <= 1.1x). Also a plain `fit`
+  right after a keras_lr `fit` (a `WarmupCosineDecay` one) against a plain
+  `fit` after a plain `fit`. After one warm-up `fit` per variant (the first
+  compilation, reported apart), `--refit-rounds` interleaved rounds; each
+  `fit` is timed whole.
+- `cost`, the compiled train step's cost with and without each callback,
+  deterministic (no timing): on JAX, XLA's `cost_analysis()` (flops, bytes
+  accessed) of the model's train function, jitted and compiled for one batch
+  while the callback is active inside `fit`; on TensorFlow, the op count of
+  that train function traced as a graph (nested functions included); on
+  PyTorch, the device-to-host reads per step (`aten::_local_scalar_dense`,
+  the op behind `item()`, `float()`, `int()`, `bool()` of a tensor, counted
+  with torch's profiler, plus `Tensor.numpy()` and `Tensor.tolist()` calls),
+  from the difference between a `fit` of N and one of 2N steps. Bars:
+  <= 1.01x flops and bytes accessed, and no per-step host read beyond the
+  baseline's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import _common as C
@@ -51,6 +75,12 @@ HOOKS = (
     "on_train_end",
 )
 PEAK_LR = 1e-3
+PARTS = ("steady", "refit", "cost")
+REFIT_BAR = 1.1
+COST_BAR = 1.01
+PLAIN_AFTER = "plain fit after a keras_lr fit"
+REFIT_VARIANTS = (BASELINE, CONTROL, *KERAS_LR, PLAIN_AFTER)
+COST_VARIANTS = (BASELINE, *KERAS_LR, NAIVE)
 
 
 def make_callback(variant: str, steps_per_epoch: int) -> Any:
@@ -138,7 +168,8 @@ def timed_fit(model: Any, x: Any, y: Any, args: Any, callback: Any) -> list[floa
     return C.steady_epoch_times(timer)
 
 
-def measure(args: Any) -> dict:
+def measure_steady(args: Any) -> dict:
+    """The steady-state step time of each variant (epochs 2..E of each fit)."""
     x, y = C.digits()
     x, y = np.tile(x, (args.repeat, 1)), np.tile(y, args.repeat)
     steps = C.ceil_div(len(x), args.batch_size)
@@ -197,7 +228,6 @@ def measure(args: Any) -> dict:
             "epoch_seconds": epochs_s[variant],
         }
     return {
-        "info": C.backend_info(),
         "settings": {
             "model": "Dense(64,relu)-Dense(64,relu)-Dense(10), Adam(1e-3)",
             "data": f"sklearn digits tiled {args.repeat}x, {len(x)} samples",
@@ -211,10 +241,274 @@ def measure(args: Any) -> dict:
     }
 
 
-def report(record: dict) -> str:
-    lines = C.report_header(record, "Scheduler callback overhead in `fit` (steady-state step time)")
+# ------------------------------------------------------------------ second fit
+def measure_refit(args: Any) -> dict:
+    """Whole one-epoch fits, repeated: with the same callback vs with none."""
+    x, y = C.digits()
+    batch_size = args.refit_batch_size
+    steps = C.ceil_div(len(x), batch_size)
+    models = {variant: C.digits_mlp(seed=0) for variant in REFIT_VARIANTS}
+    callbacks = {variant: make_callback(variant, steps) for variant in KERAS_LR}
+    before_plain = make_callback("WarmupCosineDecay", steps)
+
+    def fit(model: Any, callback: Any) -> float:
+        start = time.perf_counter()
+        model.fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=[] if callback is None else [callback],
+        )
+        return time.perf_counter() - start
+
+    def run(variant: str) -> float:
+        if variant == PLAIN_AFTER:
+            fit(models[variant], before_plain)  # untimed: the keras_lr fit before
+            return fit(models[variant], None)
+        return fit(models[variant], callbacks.get(variant))
+
+    first = {variant: run(variant) for variant in REFIT_VARIANTS}
+    fits: dict[str, list[float]] = {v: [] for v in REFIT_VARIANTS}
+    for r in range(args.refit_rounds):
+        order = (
+            REFIT_VARIANTS[r % len(REFIT_VARIANTS) :] + REFIT_VARIANTS[: r % len(REFIT_VARIANTS)]
+        )
+        for variant in order:
+            fits[variant].append(run(variant))
+        print(
+            f"refit round {r + 1}/{args.refit_rounds}: "
+            + ", ".join(f"{v.split(' ')[0]} {1e3 * fits[v][-1]:.0f}ms" for v in REFIT_VARIANTS),
+            flush=True,
+        )
+    rows = {}
+    for variant in REFIT_VARIANTS:
+        ratio_of_min = min(fits[variant]) / min(fits[BASELINE])
+        rows[variant] = {
+            "first_fit_s": first[variant],
+            "fit_s": C.spread(fits[variant]),
+            "ratio": C.spread([t / b for t, b in zip(fits[variant], fits[BASELINE])]),
+            "ratio_of_min": ratio_of_min,
+            "barred": variant not in (BASELINE, CONTROL),
+            "pass": variant in (BASELINE, CONTROL) or ratio_of_min <= REFIT_BAR,
+        }
+    return {
+        "settings": {
+            "data": f"sklearn digits, {len(x)} samples",
+            "batch_size": batch_size,
+            "steps_per_fit": steps,
+            "rounds": args.refit_rounds,
+        },
+        "variants": rows,
+    }
+
+
+# ------------------------------------------------------------------ compiled cost
+def _batch(x: np.ndarray, y: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    return x[:batch_size], y[:batch_size]
+
+
+def _call_train_function(model: Any, state: Any, data: Any) -> Any:
+    """`model.train_function` on one batch (Keras >= 3.10 passes an iterator)."""
+    return model.train_function(*state, iter([data]))
+
+
+def jax_cost(model: Any, xb: np.ndarray, yb: np.ndarray) -> dict:
+    """XLA's cost analysis of the model's train function, compiled for one batch."""
+    import jax
+    import jax.numpy as jnp
+
+    state = model._get_jax_state(
+        trainable_variables=True,
+        non_trainable_variables=True,
+        optimizer_variables=True,
+        metrics_variables=True,
+        purge_model_variables=False,
+    )
+    data = (jnp.asarray(xb), jnp.asarray(yb), None)
+    compiled = (
+        jax.jit(lambda s, d: _call_train_function(model, (s,), d)).lower(state, data).compile()
+    )
+    cost = compiled.cost_analysis()
+    if isinstance(cost, list | tuple):  # older JAX: one dict per computation
+        cost = cost[0]
+    return {"flops": float(cost["flops"]), "bytes_accessed": float(cost["bytes accessed"])}
+
+
+def tf_cost(model: Any, xb: np.ndarray, yb: np.ndarray) -> dict:
+    """The op count of the model's train function traced as a graph, nested functions included."""
+    import tensorflow as tf
+
+    function = tf.function(lambda d: _call_train_function(model, (), d))
+    concrete = function.get_concrete_function((tf.constant(xb), tf.constant(yb)))
+    graph_def = concrete.graph.as_graph_def()
+    nested = sum(len(f.node_def) for f in graph_def.library.function)
+    return {
+        "graph_ops": len(concrete.graph.get_operations()) + nested,
+        "nested_functions": len(graph_def.library.function),
+    }
+
+
+@contextlib.contextmanager
+def count_host_reads() -> Iterator[dict[str, int]]:
+    """Counts device-to-host reads of torch tensors inside the block.
+
+    `item()`, `float()`, `int()`, `bool()` of a tensor all run
+    `aten::_local_scalar_dense` (counted with torch's profiler);
+    `Tensor.numpy()` (also behind `np.asarray(tensor)`) and `Tensor.tolist()`
+    are counted by wrapping them.
+    """
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    counts = {"numpy": 0, "tolist": 0, "scalar": 0}
+    patched = {}
+    for name in ("numpy", "tolist"):
+        original = getattr(torch.Tensor, name)
+        patched[name] = (name in torch.Tensor.__dict__, original)
+
+        def counted(self: Any, *args: Any, _name: str = name, _f: Any = original, **kw: Any) -> Any:
+            counts[_name] += 1
+            return _f(self, *args, **kw)
+
+        setattr(torch.Tensor, name, counted)
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            yield counts
+    finally:
+        for name, (own, original) in patched.items():
+            if own:
+                setattr(torch.Tensor, name, original)
+            else:
+                delattr(torch.Tensor, name)
+    counts["scalar"] = sum(
+        event.count for event in prof.key_averages() if event.key == "aten::_local_scalar_dense"
+    )
+
+
+def torch_host_reads(
+    variant: str, x: np.ndarray, y: np.ndarray, batch_size: int, steps: int
+) -> dict:
+    """Device-to-host reads per step of a fit with `variant`, and per fit."""
+    model = C.digits_mlp(seed=0)
+
+    def reads(n: int) -> dict[str, int]:
+        callback = make_callback(variant, steps)
+        with count_host_reads() as counts:
+            model.fit(
+                x[: n * batch_size],
+                y[: n * batch_size],
+                batch_size=batch_size,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[] if callback is None else [callback],
+            )
+        return counts
+
+    reads(2)  # warm-up: one-time work (building, first calls)
+    n = steps
+    short, long = reads(n), reads(2 * n)
+    per_step = {k: (long[k] - short[k]) / n for k in short}
+    return {
+        "host_reads_per_step": sum(per_step.values()),
+        "host_reads_per_step_by_kind": per_step,
+        "host_reads_per_fit": sum(short.values()) - n * sum(per_step.values()),
+        "steps_compared": [n, 2 * n],
+    }
+
+
+def traced_cost(variant: str, x: np.ndarray, y: np.ndarray, batch_size: int, steps: int) -> dict:
+    """The compiled step's cost while `variant`'s callback is active inside `fit`."""
+    import keras
+
+    cost_of = jax_cost if keras.config.backend() == "jax" else tf_cost
+    xb, yb = _batch(x, y, batch_size)
+    result: dict = {}
+
+    class Grab(keras.callbacks.Callback):
+        """At the first batch: the train function as the callbacks left it."""
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            if not result:
+                result.update(cost_of(self.model, xb, yb))
+
+    model = C.digits_mlp(seed=0)
+    callback = make_callback(variant, steps)
+    model.fit(
+        x[: 2 * batch_size],
+        y[: 2 * batch_size],
+        batch_size=batch_size,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[Grab()] if callback is None else [callback, Grab()],
+    )
+    return result
+
+
+def measure_cost(args: Any) -> dict:
+    """Deterministic per-step cost of each variant, and its ratio to the baseline's."""
+    import keras
+
+    backend = keras.config.backend()
+    x, y = C.digits()
+    steps = C.ceil_div(len(x), args.batch_size)
+    rows = {}
+    for variant in COST_VARIANTS:
+        if backend == "torch":
+            rows[variant] = torch_host_reads(variant, x, y, args.batch_size, args.cost_steps)
+        else:
+            rows[variant] = traced_cost(variant, x, y, args.batch_size, steps)
+    base = rows[BASELINE]
+    for variant, row in rows.items():
+        row["barred"] = variant in KERAS_LR
+        if backend == "torch":
+            row["extra_reads_per_step"] = row["host_reads_per_step"] - base["host_reads_per_step"]
+            ok = row["extra_reads_per_step"] <= 0
+        elif backend == "jax":
+            row["flops_ratio"] = row["flops"] / base["flops"]
+            row["bytes_ratio"] = row["bytes_accessed"] / base["bytes_accessed"]
+            row["extra_flops"] = row["flops"] - base["flops"]
+            row["extra_bytes"] = row["bytes_accessed"] - base["bytes_accessed"]
+            ok = row["flops_ratio"] <= COST_BAR and row["bytes_ratio"] <= COST_BAR
+        else:
+            row["ops_ratio"] = row["graph_ops"] / base["graph_ops"]
+            row["extra_ops"] = row["graph_ops"] - base["graph_ops"]
+            ok = row["ops_ratio"] <= COST_BAR
+        row["pass"] = not row["barred"] or ok
+    return {
+        "settings": {
+            "batch_size": args.batch_size,
+            "torch_steps_compared": [args.cost_steps, 2 * args.cost_steps],
+        },
+        "variants": rows,
+    }
+
+
+def measure(args: Any) -> dict:
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown --parts {unknown}; use some of {', '.join(PARTS)}")
+    result: dict = {"info": C.backend_info()}
+    if "cost" in parts:  # first: deterministic, and cheap
+        result["cost"] = measure_cost(args)
+    if "refit" in parts:
+        result["refit"] = measure_refit(args)
+    if "steady" in parts:
+        result.update(measure_steady(args))
+    return result
+
+
+def report_steady(record: dict) -> list[str]:
     table = []
+    settings = None
     for backend, result in C.completed(record):
+        if "variants" not in result:
+            continue
         settings = result["settings"]
         for variant, row in result["variants"].items():
             verdict = C.verdict(row["pass"]) if row["barred"] else "reference"
@@ -231,6 +525,8 @@ def report(record: dict) -> str:
                     verdict,
                 ]
             )
+    if settings is None:
+        return []
     headers = [
         "backend",
         "variant",
@@ -242,21 +538,133 @@ def report(record: dict) -> str:
         "ratio without own epoch hooks (est.)",
         f"bar <= {BAR}x",
     ]
-    lines += [C.md_table(headers, table), ""]
-    if table:
-        lines.append(
-            f"{settings['data']}, batch {settings['batch_size']} ({settings['steps_per_epoch']} "
-            f"steps/epoch); each measurement is one fit of {settings['epochs_per_fit']} epochs, "
-            f"the fastest of epochs 2..{settings['epochs_per_fit']} timed; "
-            f"{settings['rounds']} interleaved rounds. The bar applies to the ratio of the "
-            "fastest step times (noise only adds time); the A/A control is a second model "
-            "with no callback, so its ratio is the noise floor of the machine. "
-            "'own epoch hooks' is the time the callback's own on_epoch_begin + on_epoch_end "
-            "take per epoch (one more, diagnostic fit); 'ratio without own epoch hooks' takes that "
-            "time out of the median step time: what remains is the cost inside the train step."
-        )
+    return [
+        "### Steady-state step time",
+        "",
+        C.md_table(headers, table),
+        "",
+        f"{settings['data']}, batch {settings['batch_size']} ({settings['steps_per_epoch']} "
+        f"steps/epoch); each measurement is one fit of {settings['epochs_per_fit']} epochs, "
+        f"the fastest of epochs 2..{settings['epochs_per_fit']} timed; "
+        f"{settings['rounds']} interleaved rounds. The bar applies to the ratio of the "
+        "fastest step times (noise only adds time); the A/A control is a second model "
+        "with no callback, so its ratio is the noise floor of the machine. "
+        "'own epoch hooks' is the time the callback's own on_epoch_begin + on_epoch_end "
+        "take per epoch (one more, diagnostic fit); 'ratio without own epoch hooks' takes that "
+        "time out of the median step time: what remains is the cost inside the train step.",
+        "",
+    ]
+
+
+def report_refit(record: dict) -> list[str]:
+    table = []
+    settings = None
+    for backend, result in C.completed(record):
+        if "refit" not in result:
+            continue
+        settings = result["refit"]["settings"]
+        for variant, row in result["refit"]["variants"].items():
+            table.append(
+                [
+                    backend,
+                    variant,
+                    f"{row['first_fit_s']:.2f}",
+                    f"{1e3 * row['fit_s']['min']:.0f}",
+                    f"{row['ratio_of_min']:.3f}x",
+                    C.fmt_ratio(row["ratio"]),
+                    C.verdict(row["pass"]) if row["barred"] else "reference",
+                ]
+            )
+    if settings is None:
+        return []
+    headers = [
+        "backend",
+        "variant",
+        "first fit (s, with compilation)",
+        "repeated fit (ms, fastest)",
+        "ratio of fastest fits (the bar)",
+        "ratio per round (median, range)",
+        f"bar <= {REFIT_BAR}x",
+    ]
+    return [
+        "### Second-`fit` ratio (a repeated one-epoch `fit`)",
+        "",
+        C.md_table(headers, table),
+        "",
+        f"{settings['data']}, batch {settings['batch_size']} ({settings['steps_per_fit']} "
+        "steps per fit); each variant has its own model and repeats `fit(epochs=1)` with the "
+        "same callback instance; after one warm-up fit per variant (its first compilation, "
+        f"'first fit'), {settings['rounds']} interleaved rounds, each fit timed whole. "
+        f"'{PLAIN_AFTER}': each round, an untimed fit with a `WarmupCosineDecay` callback, "
+        "then the timed plain fit. A retrace on a repeated fit shows as a ratio well above 1; "
+        "the A/A control (a second model with no callback) shows the noise floor.",
+        "",
+    ]
+
+
+def _cost_cells(backend: str, row: dict) -> list[str]:
+    if backend == "jax":
+        return [
+            f"{row['flops']:.0f} flops, {row['bytes_accessed']:.0f} bytes accessed",
+            f"{row['flops_ratio']:.5f}x flops ({row['extra_flops']:+.0f}), "
+            f"{row['bytes_ratio']:.5f}x bytes ({row['extra_bytes']:+.0f})",
+        ]
+    if backend == "tensorflow":
+        return [
+            f"{row['graph_ops']} graph ops",
+            f"{row['ops_ratio']:.4f}x ({row['extra_ops']:+d} ops)",
+        ]
+    kinds = ", ".join(f"{k} {v:g}" for k, v in row["host_reads_per_step_by_kind"].items() if v)
+    return [
+        f"{row['host_reads_per_step']:g} host reads/step{f' ({kinds})' if kinds else ''}, "
+        f"{row['host_reads_per_fit']:g}/fit",
+        f"{row['extra_reads_per_step']:+g} reads/step",
+    ]
+
+
+def report_cost(record: dict) -> list[str]:
+    table = []
+    settings = None
+    for backend, result in C.completed(record):
+        if "cost" not in result:
+            continue
+        settings = result["cost"]["settings"]
+        for variant, row in result["cost"]["variants"].items():
+            verdict = C.verdict(row["pass"]) if row["barred"] else "reference"
+            table.append([backend, variant, *_cost_cells(backend, row), verdict])
+    if settings is None:
+        return []
+    headers = [
+        "backend",
+        "variant",
+        "compiled step (JAX: XLA cost analysis; TF: traced graph; torch: host reads)",
+        "vs no callback",
+        f"bar: <= {COST_BAR}x (torch: no extra read per step)",
+    ]
+    steps = settings["torch_steps_compared"]
+    return [
+        "### Compiled step's cost (deterministic)",
+        "",
+        C.md_table(headers, table),
+        "",
+        f"Batch {settings['batch_size']}. JAX: `cost_analysis()` of the model's train "
+        "function jitted and compiled for one batch, taken at the first batch of a `fit` "
+        "with the callback (so with whatever the callback put in the step). TensorFlow: the "
+        "op count of that train function traced as a graph, nested functions included (an "
+        "op count, not a cost: a scalar op weighs the same as a matmul). PyTorch (eager, "
+        "nothing to compile): device-to-host reads (`aten::_local_scalar_dense`, "
+        "`Tensor.numpy()`, `Tensor.tolist()`) per step, from a fit of "
+        f"{steps[0]} and one of {steps[1]} steps; per fit: the rest. On a GPU each such "
+        "read is a sync that stalls the step pipeline.",
+        "",
+    ]
+
+
+def report(record: dict) -> str:
+    lines = C.report_header(record, "Scheduler callback overhead in `fit`")
+    lines += report_cost(record) + report_refit(record) + report_steady(record)
     lines += C.errors_block(record)
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,6 +673,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_size("rounds", 9, 2, "interleaved rounds")
     parser.add_size("repeat", 10, 1, "passes over the data per epoch")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
+    parser.add_size("refit-rounds", 7, 2, "interleaved rounds of repeated one-epoch fits")
+    parser.add_argument(
+        "--refit-batch-size",
+        type=int,
+        default=8,
+        help="batch size of the repeated one-epoch fits (default 8: 225 steps)",
+    )
+    parser.add_size("cost-steps", 20, 5, "torch: steps of the shorter of the two counted fits")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default all)",
+    )
     C.run_benchmark(__file__, parser, measure, report, argv)
 
 

@@ -50,6 +50,23 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
   (method, called first by every `fit`/`train_on_batch`).
 - `Metric._direction` (`"up"`/`"down"`, set by most built-in metrics), optional.
 - `SeedGenerator` state variables, named `seed_generator_state`, `[seed, counter]`.
+- `keras.src.backend.common.KerasVariable` (class): the base of every Keras
+  variable (`is_variable`).
+
+Differences between Keras versions, handled here (the smoke subset of the
+tests, `pytest -m smoke`, runs on Keras 3.5.0 in CI):
+
+- Before 3.7, `keras.Variable` is an exported subclass, not the base of the
+  variables the backends create (`isinstance(optimizer._learning_rate,
+  keras.Variable)` is False there): `is_variable` tests `KerasVariable`.
+- Before 3.11, the `batch` that `on_train_batch_end` gets under
+  `steps_per_execution` is the execution's first step; from 3.11 its last:
+  `last_step_of_batch`.
+- Before 3.15, `test_on_batch` does not reset the metrics (the LR finder's
+  validation loss resets them itself).
+- Before 3.9, `LossScaleOptimizer.iterations` is the wrapper's own counter,
+  not the inner optimizer's: keras_lr always reads the inner (`unwrap`).
+- Before 3.5, optimizers have no `_iterations` (unsupported: `keras>=3.5`).
 """
 
 from __future__ import annotations
@@ -61,8 +78,10 @@ from typing import Any
 
 import keras
 from keras import ops
+from keras.src.backend.common import KerasVariable
 
-CHECKED_KERAS_VERSIONS = ("3.15.1",)
+CHECKED_KERAS_VERSIONS = ("3.5.0", "3.15.1")
+KERAS_VERSION = tuple(int(part) for part in keras.version().split(".")[:2])
 
 # (where, name, kind): kind is "attribute", "method", "variable" or "class".
 PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
@@ -78,6 +97,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.metrics.Mean", "update_state", "method"),
     ("keras.metrics.Accuracy()", "_direction", "attribute"),
     ("keras.random.SeedGenerator", "state", "variable"),
+    ("keras.src.backend.common", "KerasVariable", "class"),
 )
 
 _LR_METHOD = "_get_current_learning_rate"
@@ -123,10 +143,15 @@ def learning_rate(optimizer: Any) -> Any:
     return _require(unwrap(optimizer), "_learning_rate")
 
 
+def is_variable(value: Any) -> bool:
+    """Whether `value` is a Keras variable, on every supported Keras (not `keras.Variable`)."""
+    return isinstance(value, KerasVariable)
+
+
 def lr_variable(optimizer: Any) -> Any:
     """The optimizer's LR variable, or None when the LR is a schedule or callable."""
     value = learning_rate(optimizer)
-    return value if isinstance(value, keras.Variable) else None
+    return value if is_variable(value) else None
 
 
 def step_variable(optimizer: Any) -> Any:
@@ -211,6 +236,16 @@ def seed_state_variables(model: Any) -> list[Any]:
         for v in model.non_trainable_variables
         if v.name == _SEED_STATE and tuple(v.shape) == (2,)
     ]
+
+
+def last_step_of_batch(model: Any, batch: int) -> int:
+    """The last step (counted in the epoch) of the execution whose batch hooks got `batch`.
+
+    Keras before 3.11 passes the execution's first step under `steps_per_execution`.
+    """
+    if KERAS_VERSION < (3, 11):
+        return batch + model.steps_per_execution - 1
+    return batch
 
 
 # -------------------------------------------------------- the train function

@@ -50,6 +50,49 @@ PYTHON="$PY" bash scripts/build_docs.sh --quiet -d "$(mktemp -d)" || status=1
 # ------------------------------------------------------ end API reference
 
 echo "=== ruff"
-"$PY" -m ruff check keras_lr tests benchmarks scripts || status=1
+"$PY" -m ruff check keras_lr keras_lr_cli tests benchmarks scripts || status=1
+
+# ------------------------------------------------------------------------------
+# Oldest supported Keras (issue #13). The smoke subset (`-m smoke`: scheduler
+# exactness, the finder ramp, restore) on the oldest Keras that pyproject.toml
+# declares, with a JAX of its time, in a second environment. The environment
+# is created once and reinstalled only when the pins below change (it does not
+# follow KERAS_LR_SKIP_INSTALL, which is about the main environment).
+#   KERAS_LR_OLDEST_VENV=/path/venv   where it lives (default .venv-oldest)
+#   KERAS_LR_SKIP_OLDEST=1            skip this stage
+# Keep OLDEST_PINS[0] equal to the lower bound of `keras` in pyproject.toml.
+OLDEST_PINS=(
+    "keras==3.5.0"
+    "jax==0.4.31"
+    "jaxlib==0.4.31"
+    "numpy==1.26.4"
+    "ml-dtypes==0.4.1"
+    "scipy==1.14.1"
+    "torch==2.13.0" # the tests' oracle (the CPU wheel)
+)
+if [ -z "${KERAS_LR_SKIP_OLDEST:-}" ]; then
+    echo "=== pytest -m smoke, oldest Keras (${OLDEST_PINS[*]}), KERAS_BACKEND=jax"
+    OLD_VENV="${KERAS_LR_OLDEST_VENV:-.venv-oldest}"
+    OLD_PY="$OLD_VENV/bin/python"
+    OLD_STAMP="$OLD_VENV/keras-lr-pins.txt"
+    oldest_ok=1
+    if [ ! -x "$OLD_PY" ]; then
+        python3 -m venv "$OLD_VENV" || oldest_ok=0
+    fi
+    if [ $oldest_ok = 1 ] && [ "$(cat "$OLD_STAMP" 2>/dev/null)" != "${OLDEST_PINS[*]}" ]; then
+        rm -f "$OLD_STAMP"
+        "$OLD_PY" -m pip install -q --upgrade pip &&
+            "$OLD_PY" -m pip install -q "${OLDEST_PINS[@]}" matplotlib scikit-learn pytest hypothesis &&
+            "$OLD_PY" -m pip install -q --no-deps -e . &&
+            echo "${OLDEST_PINS[*]}" >"$OLD_STAMP" || oldest_ok=0
+    fi
+    if [ $oldest_ok = 1 ]; then
+        KERAS_BACKEND=jax "$OLD_PY" -m pytest tests -m smoke -q -p no:cacheprovider || status=1
+    else
+        echo "could not create the oldest-Keras environment $OLD_VENV"
+        status=1
+    fi
+fi
+# ------------------------------------------------------------------------------
 
 exit $status

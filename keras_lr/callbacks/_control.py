@@ -66,7 +66,7 @@ def lr_optimizer(model: Any, owner: Any) -> Any:
 def own_schedule(optimizer: Any) -> Any:
     """The optimizer's own learning-rate schedule or callable, or None."""
     learning_rate = _keras.learning_rate(optimizer)
-    if isinstance(learning_rate, keras.Variable) or not callable(learning_rate):
+    if _keras.is_variable(learning_rate) or not callable(learning_rate):
         return None
     return learning_rate
 

@@ -227,6 +227,7 @@ def validation_loss(model: Any, batches: list[tuple[Any, Any, Any, int]]) -> flo
     total, samples = 0.0, 0
     try:
         for x, y, sample_weight, size in batches:
+            model.reset_metrics()  # test_on_batch resets them itself only from Keras 3.15
             logs = model.test_on_batch(x, y, sample_weight, return_dict=True)
             total += float(logs["loss"]) * size
             samples += size

@@ -337,7 +337,7 @@ class LRFinder(keras.callbacks.Callback):
                 "LRFinder needs the training loss in the batch logs (`logs['loss']`), but "
                 f"the model's train step reported only {sorted(logs or {})}."
             )
-        step = self._epoch_first_step + batch
+        step = self._epoch_first_step + _keras.last_step_of_batch(self.model, batch)
         if self._loss_checks:
             self._check_batch_loss(float(logs["loss"]))
         self._record(step, float(logs["loss"]))

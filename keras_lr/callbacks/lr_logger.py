@@ -71,6 +71,7 @@ class LRLogger(keras.callbacks.Callback):
         # Batches are micro-steps; with gradient accumulation over k batches an
         # update ends every k-th one. Record the updates completed since the
         # last call, each with the LR it used.
+        batch = _keras.last_step_of_batch(self.model, batch)
         k = _keras.accumulation(self.model.optimizer)
         first = (self._epoch_start + self._last_batch + 1) // k
         end = (self._epoch_start + batch + 1) // k

@@ -118,6 +118,7 @@ def scripted_run(finder, losses):
 
 
 # ---------------------------------------------------------------- the ramp
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     "mode, ramp",
     [("exponential", exp_ramp(1e-3, 1.0, 20)), ("linear", lin_ramp(1e-3, 1.0, 20))],
@@ -139,6 +140,7 @@ def test_each_step_trains_at_the_closed_form_lr(mode, ramp):
     assert finder.steps == list(range(20))
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("mode", ["exponential", "linear"])
 def test_first_and_last_steps_use_start_and_end_lr_over_a_wide_range(mode):
     # The finder's defaults span 8 decades: step 0 must still train at 1e-7.
@@ -153,6 +155,7 @@ def test_first_and_last_steps_use_start_and_end_lr_over_a_wide_range(mode):
     assert all(lr > 0 for lr in finder.lrs)
 
 
+@pytest.mark.smoke
 def test_recorded_losses_are_the_batch_losses_not_the_running_mean():
     ramp = exp_ramp(1e-3, 1.0, 20)
     model = one_weight_model()
@@ -202,6 +205,7 @@ def test_stops_after_num_steps_in_a_longer_fit():
     assert not finder.diverged
 
 
+@pytest.mark.smoke
 def test_as_callback_the_finder_stops_across_epochs_and_counts_steps_by_the_optimizer():
     # 3 batches per epoch: the 10 steps span 4 epochs.
     ramp = exp_ramp(1e-4, 1e-1, 10)
@@ -287,6 +291,7 @@ def pretrained_bn_model(optimizer=None):
     return model, x, y
 
 
+@pytest.mark.smoke
 def test_restore_is_bit_identical_with_batchnorm_dropout_and_adam(empty_cwd):
     model, x, y = pretrained_bn_model()
     before = training_state(model)
@@ -313,6 +318,7 @@ def test_restore_is_bit_identical_with_batchnorm_dropout_and_adam(empty_cwd):
     assert current_lr(model) == lr_before
 
 
+@pytest.mark.smoke
 def test_restore_puts_back_a_float_lr_that_training_then_uses(empty_cwd):
     model = one_weight_model(keras.optimizers.SGD(0.1))
     model.fit(*ones(2), batch_size=BATCH, verbose=0)
@@ -351,6 +357,7 @@ def test_restore_after_a_nan_loss(empty_cwd):
     assert math.isfinite(kernel(model))
 
 
+@pytest.mark.smoke
 def test_restore_gives_the_optimizer_its_own_schedule_back(empty_cwd):
     # The schedule's LR at step k is 0.1 * 0.5 ** k.
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
@@ -391,6 +398,7 @@ def test_ramp_and_restore_under_mixed_float16(empty_cwd):
     assert_same_state(before, training_state(model))
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     "error", [RuntimeError("boom"), KeyboardInterrupt()], ids=lambda e: type(e).__name__
 )
@@ -410,6 +418,7 @@ def test_model_is_intact_after_an_error_mid_run(error, empty_cwd):
     assert kernel(model) == pytest.approx(-0.3, rel=1e-6)
 
 
+@pytest.mark.smoke
 def test_as_callback_restores_in_on_train_end():
     model = one_weight_model()
     model.fit(*ones(1), batch_size=BATCH, verbose=0)
@@ -548,6 +557,7 @@ def test_find_needs_a_compiled_model():
 
 
 # ---------------------------------------------------------------- steps_per_execution
+@pytest.mark.smoke
 @pytest.mark.backends("tensorflow", "jax")
 def test_steps_per_execution_keeps_the_ramp_exact():
     ramp = exp_ramp(1e-3, 1.0, 12)

@@ -381,6 +381,7 @@ def test_as_a_callback_several_runs_raise_a_keras_style_error():
 
 
 # ---------------------------------------------------------------- validation
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     "val_every, subset_mean",
     [(1, 2.5), (2, 4.5), (3, 5.5), (4, 5.5)],
@@ -490,6 +491,7 @@ def test_evaluate_after_a_test_with_validation_reports_the_mean_over_batches():
     assert loss == pytest.approx(-0.1 * 2.0, rel=1e-5)  # not -0.3, the last batch's
 
 
+@pytest.mark.smoke
 @pytest.mark.backends("tensorflow", "jax")
 def test_validation_with_steps_per_execution():
     # One point per execution of 4 steps (steps 3, 7, 11): with val_every=1,

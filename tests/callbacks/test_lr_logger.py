@@ -184,6 +184,7 @@ def test_tensorboard_after_the_logger_writes_events(one_weight, tmp_path, source
 # Per-step records: steps_per_execution, several fits ------------------------
 
 
+@pytest.mark.smoke
 @pytest.mark.backends("tensorflow", "jax")
 @pytest.mark.parametrize("source", ["keras_schedule_in_optimizer", "keras_lr_step_scheduler"])
 @pytest.mark.parametrize("batches", [8, 10], ids=["full", "partial_last_execution"])

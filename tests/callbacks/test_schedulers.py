@@ -218,6 +218,7 @@ EXACT_CASES = {
 }
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("case", list(EXACT_CASES))
 def test_each_update_uses_the_exact_lr_and_logs_it(one_weight, case):
     make_callback, expected = EXACT_CASES[case]
@@ -243,6 +244,7 @@ def test_the_oracles_are_not_trivial():
         assert np.all(values > 0) and np.all(values < 0.5), case
 
 
+@pytest.mark.smoke
 def test_epoch_unit_is_constant_within_an_epoch_and_floored(one_weight):
     callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.02)  # unit="epoch"
     model = one_weight.model(learning_rate=0.5)
@@ -311,6 +313,7 @@ def test_generic_schedule_callback_with_a_keras_schedule(one_weight, name):
 # steps_per_execution ---------------------------------------------------------
 
 
+@pytest.mark.smoke
 @pytest.mark.backends("tensorflow", "jax")
 @pytest.mark.parametrize("batches_per_epoch", [8, 10], ids=["full", "partial_last_execution"])
 @pytest.mark.parametrize("case", ["warmup_hold_cosine_2_cycles", "one_cycle_cos_vs_torch"])
@@ -389,6 +392,7 @@ def uninterrupted():
     return run
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("case", list(CONTINUATION_CASES))
 def test_several_fit_calls_continue_the_schedule(one_weight, uninterrupted, case):
     expected = CONTINUATION_EXPECTED[case]()
@@ -409,6 +413,7 @@ def test_several_fit_calls_continue_the_schedule(one_weight, uninterrupted, case
     assert_allclose(callback.learning_rates, per_record, rtol=1e-5)
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("case", list(CONTINUATION_CASES))
 def test_resume_from_a_checkpoint(one_weight, uninterrupted, case, tmp_path):
     expected = CONTINUATION_EXPECTED[case]()
@@ -433,6 +438,7 @@ def test_resume_from_a_checkpoint(one_weight, uninterrupted, case, tmp_path):
     assert_allclose(callback.learning_rates, per_record, rtol=1e-5)
 
 
+@pytest.mark.smoke
 def test_train_end_leaves_the_optimizer_as_the_user_had_it(one_weight):
     callback = keras_lr.CyclicLR(0.01, 0.1, step_size=4, mode="triangular2")
     model = one_weight.model(learning_rate=0.5)
