@@ -23,6 +23,7 @@ from keras_lr_cli import SCHEDULES, CommandError, _one_line, _suggestion_methods
 __all__ = ["main", "SCHEDULES", "CommandError"]
 
 _SUGGESTION_NOTES = {
+    "robust": "basin of the lag-free loss / 4, or the divergence fallback",
     "consensus": "geometric mean of valley, steepest and minimum",
     "valley": "middle of the longest descent of the loss",
     "steepest": "steepest descent of the loss against log(lr)",
@@ -63,10 +64,16 @@ def _fit_verbose() -> int:
 
 def _suggestions(finder: Any) -> dict[str, Any]:
     """Every suggestion of `finder`: a float, a (base, max) pair, or the reason it failed."""
+    import warnings
+
+    from keras_lr import suggest
+
     results: dict[str, Any] = {}
     for method in _suggestion_methods()[0]:
         try:
-            results[method] = finder.suggestion(method)
+            with warnings.catch_warnings():  # the diagnosis line says why it is not reliable
+                warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+                results[method] = finder.suggestion(method)
         except ValueError as error:
             results[method] = error
     try:
@@ -257,10 +264,13 @@ def _run_find(args: argparse.Namespace) -> None:
         print(f"Averaged {args.num_runs} runs: {len(finder.lrs)} points")
     else:
         print(f"Recorded {len(finder.lrs)} points; stopped because " + _stop_text(finder))
+    print(f"Diagnosis: {finder.diagnosis.describe()}")
     _print_suggestions(_suggestions(finder))
     if args.num_runs > 1:
-        verdict = "reliable" if finder.reliable else "NOT reliable (the runs disagree)"
+        verdict = "reliable" if finder.reliable else "NOT reliable"
         print(f"Spread of the suggestion over the runs: {finder.spread:.2f} decades: {verdict}")
+    else:
+        print("The suggestion is " + ("reliable." if finder.reliable else "NOT reliable."))
     if args.output:
         print(f"Wrote {_save_figure(_finder_figure(finder, args.sma), args.output)}")
     if args.json:
@@ -270,11 +280,13 @@ def _run_find(args: argparse.Namespace) -> None:
 
 
 def _stop_text(finder: Any) -> str:
-    return {
+    text = {
         "diverged": "the loss diverged",
         "nan": "the loss was not finite",
         "num_steps": "all steps ran",
     }.get(finder.stop_reason, "training ended")
+    stop_lr = finder.result.stop_lr if finder.result is not None else None
+    return text if stop_lr is None else f"{text} at lr={stop_lr:.3g}"
 
 
 # ---------------------------------------------------------------- demo
