@@ -399,10 +399,31 @@ class RangeTest:
         show_raw: bool = False,
         curve: str = "train",
     ) -> Any:
-        """Plots the smoothed loss against the LR (log axis); see `keras_lr.plotting.plot_finder`.
+        """Plots the smoothed loss against the LR (log axis), marking the suggestion and the stop.
+
+        With several runs, a band shows the lowest and highest smoothed loss
+        of the runs at each LR around the mean curve; a validation curve is
+        drawn too. Where the test diverged and why it stopped are marked, also
+        when `skip_end` hides the last points (`keras_lr.plotting.plot_finder`).
+
+        Args:
+            ax: a matplotlib Axes to draw on; a new figure when None.
+            skip_start: points of the training curve left out at the start.
+                Defaults to 10.
+            skip_end: points left out at the end. Defaults to 5.
+            suggestion: the method whose LR is marked, or None.
+            show_raw: also draw the raw batch losses. Defaults to False.
+            curve: the curve of the band and the suggestion: `"train"` (the
+                default) or `"val"`.
 
         Returns:
             The matplotlib Axes.
+
+        Example:
+
+        ```python
+        ax = keras_lr.RangeTest.load("range_test.json").plot(show_raw=True)
+        ```
         """
         from keras_lr import plotting
 
@@ -425,7 +446,18 @@ class RangeTest:
         skip_end: int = 5,
         y_lim: tuple[float, float] | None = None,
     ) -> Any:
-        """Plots the rate of change of the batch loss; see `keras_lr.plotting.plot_loss_change`.
+        """Plots the rate of change of the batch loss against the LR (seed 000's view).
+
+        The change per step is smoothed by a simple moving window of `sma`
+        steps, `(loss[i] - loss[i - sma]) / sma`, over the raw batch losses
+        (`keras_lr.plotting.plot_loss_change`).
+
+        Args:
+            sma: the moving window, `>= 1`. Defaults to 1.
+            ax: a matplotlib Axes to draw on; a new figure when None.
+            skip_start: points left out at the start. Defaults to 10.
+            skip_end: points left out at the end. Defaults to 5.
+            y_lim: optional y-axis limits.
 
         Returns:
             The matplotlib Axes.

@@ -664,7 +664,7 @@ class LRFinder(keras.callbacks.Callback):
     def _result(self) -> RangeTest:
         if self.result is None:
             raise ValueError(
-                "The finder recorded 0 point(s): it has not run yet. Run "
+                "The finder recorded 0 point(s), nothing to plot or read: it has not run yet. Run "
                 "`finder.find(model, x, y)` or `model.fit(..., callbacks=[finder])` first."
             )
         return self.result
@@ -776,31 +776,15 @@ class LRFinder(keras.callbacks.Callback):
         show_raw: bool = False,
         curve: str = "train",
     ) -> Any:
-        """Plots the smoothed loss against the LR (log axis), marking a suggestion.
+        """`result.plot()`: the smoothed loss against the LR, the suggestion and the stop.
 
-        With several runs, a band shows the lowest and highest smoothed loss
-        of the runs at each LR around the mean curve; with a validation curve,
-        it is drawn too. Where the test diverged and why it stopped are marked
-        (also when `skip_end` hides the last points).
-
-        Args:
-            ax: a matplotlib Axes to draw on; a new figure when None.
-            skip_start: points of the training curve left out at the start.
-                Defaults to 10.
-            skip_end: points left out at the end. Defaults to 5.
-            suggestion: the method whose LR is marked, or None.
-            show_raw: also draw the raw batch losses. Defaults to False.
-            curve: the curve of the band and the suggestion: `"train"` (the
-                default) or `"val"`.
+        See `keras_lr.RangeTest.plot` for the arguments.
 
         Returns:
             The matplotlib Axes.
         """
-        from keras_lr import plotting
-
-        return plotting.plot_finder(
-            self,
-            ax=ax,
+        return self._result().plot(
+            ax,
             skip_start=skip_start,
             skip_end=skip_end,
             suggestion=suggestion,
@@ -817,26 +801,15 @@ class LRFinder(keras.callbacks.Callback):
         skip_end: int = 5,
         y_lim: tuple[float, float] | None = None,
     ) -> Any:
-        """Plots the rate of change of the loss against the LR (seed 000's view).
+        """`result.plot_loss_change()`: the rate of change of the batch loss (seed 000's view).
 
-        The change per step is smoothed by a simple moving window of `sma`
-        steps: `(loss[i] - loss[i - sma]) / sma`, over the raw batch losses.
-        Its minimum is where the loss falls fastest.
-
-        Args:
-            sma: the moving window, `>= 1`. Defaults to 1.
-            ax: a matplotlib Axes to draw on; a new figure when None.
-            skip_start: points left out at the start. Defaults to 10.
-            skip_end: points left out at the end. Defaults to 5.
-            y_lim: optional y-axis limits.
+        See `keras_lr.RangeTest.plot_loss_change` for the arguments.
 
         Returns:
             The matplotlib Axes.
         """
-        from keras_lr import plotting
-
-        return plotting.plot_loss_change(
-            self, sma=sma, ax=ax, skip_start=skip_start, skip_end=skip_end, y_lim=y_lim
+        return self._result().plot_loss_change(
+            sma, ax, skip_start=skip_start, skip_end=skip_end, y_lim=y_lim
         )
 
 
