@@ -350,43 +350,66 @@ class RangeTest:
         the suggestion, and (with several runs) the runs agree."""
         return self.diagnosis.reliable
 
-    def summary(self) -> str:
-        """One paragraph: how the test ran, why it stopped, its diagnosis and suggestion."""
+    def _stop_phrase(self) -> str:
+        """Why the (first) run stopped, and at which LR when it diverged."""
         num_steps = self.config.get("num_steps", "?")
         stop = _STOP_TEXT.get(self.stop_reason, _STOP_TEXT[None]).format(num_steps=num_steps)
-        if len(self.runs) > 1:
-            lengths = ", ".join(str(len(run.lrs)) for run in self.runs)
-            text = (
-                f"LRFinder: {len(self.runs)} runs of {lengths} points, mean curve of "
-                f"{len(self.lrs)} points (up to where the first run stopped, because {stop})"
-            )
-        else:
-            text = f"LRFinder: {len(self.lrs)} points, stopped because {stop}"
-        if self.stop_lr is not None:
-            text += f" at lr={self.stop_lr:.3g}"
-        if self.best_lr is not None:
-            text += f"; lowest smoothed loss {self.best_loss:.4g} at lr={self.best_lr:.3g}"
-        text += "."
-        try:
-            diagnosis = self.diagnosis
-        except ValueError as error:
-            return f"{text}\n{error}"
-        text += f"\n{diagnosis.describe()}"
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
-                lr = self.suggestion()
-        except ValueError as error:
-            return f"{text}\nNo suggestion: {error}"
-        kind = "fallback from the divergence" if diagnosis.fallback else suggest.DEFAULT_METHOD
-        text += f"\nSuggested lr ({kind}): {lr:.3g}"
+        return stop if self.stop_lr is None else f"{stop} at lr={self.stop_lr:.3g}"
+
+    def _headline(self, lengths: bool) -> str:
+        """`LRFinder: <points>, stopped because <why>` (with several runs, their lengths)."""
+        stop = self._stop_phrase()
+        if len(self.runs) == 1:
+            return f"LRFinder: {len(self.lrs)} points, stopped because {stop}"
+        each = f" of {', '.join(str(len(run.lrs)) for run in self.runs)} points" if lengths else ""
+        return (
+            f"LRFinder: {len(self.runs)} runs{each}, mean curve of {len(self.lrs)} points "
+            f"(up to where the first run stopped, because {stop})"
+        )
+
+    def _suggestion_phrase(self) -> str:
+        """`suggested lr (<kind>): <lr>`, with the runs' spread; a `ValueError` when there is none."""
+        with warnings.catch_warnings():  # the text says whether it is reliable
+            warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+            lr = self.suggestion()
+        kind = "fallback from the divergence" if self.diagnosis.fallback else suggest.DEFAULT_METHOD
+        text = f"suggested lr ({kind}): {lr:.3g}"
         if len(self.runs) > 1:
             try:
-                text += f"; spread over the runs {self.spread:.2f} decades"
+                text += f", spread over the runs {self.spread:.2f} decades"
             except ValueError:
                 pass
-        verdict = "reliable" if diagnosis.reliable else "NOT reliable"
-        return f"{text} ({verdict})."
+        return text
+
+    def summary(self) -> str:
+        """One paragraph: how the test ran, why it stopped, its diagnosis and suggestion."""
+        text = self._headline(lengths=True)
+        if self.best_lr is not None:
+            text += f"; lowest smoothed loss {self.best_loss:.4g} at lr={self.best_lr:.3g}"
+        text += f".\n{self.diagnosis.describe()}"
+        try:
+            suggestion = self._suggestion_phrase()
+        except ValueError as error:
+            return f"{text}\nNo suggestion: {error}"
+        verdict = "reliable" if self.diagnosis.reliable else "NOT reliable"
+        return f"{text}\n{suggestion[:1].upper()}{suggestion[1:]} ({verdict})."
+
+    def summary_line(self) -> str:
+        """One line: why the test stopped, the suggestion, and whether it is reliable (and why not).
+
+        What `LRFinder(verbose=1)` prints after its progress bar; `summary()`
+        gives the whole diagnosis.
+        """
+        text = self._headline(lengths=False)
+        try:
+            text += f"; {self._suggestion_phrase()}"
+        except ValueError as error:
+            return f"{text}; no suggestion: {str(error).rstrip('.')}."
+        diagnosis = self.diagnosis
+        if diagnosis.reliable:
+            return text + ", reliable."
+        reasons = "; ".join(diagnosis.reasons)
+        return text + (f", NOT reliable: {reasons}." if reasons else ", NOT reliable.")
 
     # ---------------------------------------------------------- plots
     def plot(

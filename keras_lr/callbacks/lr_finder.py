@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from keras_lr import _keras, schedule_math, suggest
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control, _data, _inputs, _state
-from keras_lr.range_test import _STOP_TEXT, RangeTest, RangeTestRun
+from keras_lr.range_test import RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
 __all__ = ["LRFinder", "RangeTestRun"]
@@ -484,7 +483,7 @@ class LRFinder(keras.callbacks.Callback):
         if self._run_rng is None:  # a single run: its result now
             self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
             if self.verbose:
-                print_msg(_result_line(self.result))
+                print_msg(self.result.summary_line())
 
     # ------------------------------------------------------------ find()
     def find(
@@ -658,7 +657,7 @@ class LRFinder(keras.callbacks.Callback):
             if self._runs:
                 self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
         if self.verbose:
-            print_msg(_result_line(self.result))
+            print_msg(self.result.summary_line())
 
     # ------------------------------------------------------------ results
     def _result(self) -> RangeTest:
@@ -844,42 +843,6 @@ def _check_find_fit_kwargs(finder: LRFinder, fit_kwargs: dict[str, Any]) -> list
             others,
         )
     return list(callbacks)
-
-
-# ---------------------------------------------------------------- the verbose line
-def _result_line(result: RangeTest) -> str:
-    """The line `verbose` prints after the bar: why the test stopped, the suggestion,
-    and the short form of its diagnosis (`result.summary()` gives it in full)."""
-    stop = _STOP_TEXT.get(result.stop_reason, _STOP_TEXT[None]).format(
-        num_steps=result.config.get("num_steps", "?")
-    )
-    if result.stop_lr is not None and result.stop_reason in ("diverged", "nan"):
-        stop += f" at lr={result.stop_lr:.3g}"
-    if len(result.runs) > 1:
-        text = (
-            f"LRFinder: {len(result.runs)} runs, mean curve of {len(result.lrs)} points "
-            f"(the first run stopped because {stop})"
-        )
-    else:
-        text = f"LRFinder: {len(result.lrs)} points, stopped because {stop}"
-    try:
-        diagnosis = result.diagnosis
-        with warnings.catch_warnings():  # the line says whether it is reliable
-            warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
-            lr = result.suggestion()
-    except ValueError as error:
-        return f"{text}; no suggestion: {str(error).rstrip('.')}."
-    kind = "fallback from the divergence" if diagnosis.fallback else suggest.DEFAULT_METHOD
-    text += f"; suggested lr ({kind}): {lr:.3g}"
-    if len(result.runs) > 1:
-        try:
-            text += f", spread over the runs {result.spread:.2f} decades"
-        except ValueError:
-            pass
-    if diagnosis.reliable:
-        return text + ", reliable."
-    reasons = "; ".join(diagnosis.reasons)
-    return text + (f", NOT reliable: {reasons}." if reasons else ", NOT reliable.")
 
 
 # ---------------------------------------------------------------- several runs
