@@ -141,6 +141,7 @@ DIVERGE_FACTOR = 5.0  # "diverged": the loss rose past its start level by this m
 FALLBACK_DIVISOR = 3.0  # without a fall: the LR where the loss diverged, divided by this
 RELIABLE_FALL = 3.0  # a fall of fewer fall thresholds than this is too shallow to be reliable
 MIN_DESCENT_POINTS = 5  # fewer points in the descent and basin: the suggestion is not reliable
+_LAGFREE_BLOCK = 512  # rows of the smoothing kernel computed at once
 EDGE_POINTS = 3  # a descent this close to the first point, or a minimum this close to the last
 
 
@@ -166,8 +167,20 @@ def lagfree(
     """
     lrs, raw = _arrays(lrs, raw_losses)
     x = np.log10(lrs)
-    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / decades) ** 2)
-    return weights @ raw / weights.sum(axis=1)
+    order = np.argsort(x, kind="stable")  # increasing in a ramp; sorted to bound the window
+    x, raw = x[order], raw[order]
+    smooth = np.empty_like(raw)
+    # The kernel is cut at 8 sigmas (weights below e**-32): a band, so memory and time
+    # grow with the points in a window, not with the square of the curve's length.
+    for first in range(0, x.size, _LAGFREE_BLOCK):
+        rows = x[first : first + _LAGFREE_BLOCK]
+        low = np.searchsorted(x, rows[0] - 8.0 * decades, side="left")
+        high = np.searchsorted(x, rows[-1] + 8.0 * decades, side="right")
+        weights = np.exp(-0.5 * ((rows[:, None] - x[None, low:high]) / decades) ** 2)
+        smooth[first : first + rows.size] = weights @ raw[low:high] / weights.sum(axis=1)
+    out = np.empty_like(smooth)
+    out[order] = smooth
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,7 +305,7 @@ def _read(curve: Curve) -> _Reading:
     )
 
 
-def diagnose(curve: Curve) -> Diagnosis:
+def diagnose(curve: Curve, _reading: _Reading | None = None) -> Diagnosis:
     """Diagnoses a range-test curve, from a single run.
 
     The batch losses are smoothed without lag (`lagfree`); their noise is the
@@ -335,7 +348,7 @@ def diagnose(curve: Curve) -> Diagnosis:
             reliable=False,
             reasons=(reason,),
         )
-    reading = _read(curve)
+    reading = _read(curve) if _reading is None else _reading
     fell, divergence_lr = reading.fell, reading.divergence_lr
     points = int(reading.basin[reading.basin >= reading.start].max() - reading.start + 1) if fell else 0
     fallback = bool(
@@ -402,7 +415,8 @@ def robust(curve: Curve) -> float:
         TooFewPointsError: with fewer than `MIN_POINTS` points.
         ValueError: when the loss neither fell beyond its noise nor diverged.
     """
-    diagnosis = diagnose(curve)
+    reading = _read(curve) if curve.lrs.size >= MIN_POINTS else None
+    diagnosis = diagnose(curve, reading)
     if curve.lrs.size < MIN_POINTS:
         raise TooFewPointsError(
             f"Too few points to suggest a learning rate with method='robust': "
@@ -431,7 +445,7 @@ def robust(curve: Curve) -> float:
             "use a larger batch, or check the model, loss and data (for example, sample "
             "weights that are all zero)."
         )
-    basin = _read(curve).basin
+    basin = reading.basin
     lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / BASIN_DIVISOR
     if not diagnosis.reliable:
         warnings.warn(

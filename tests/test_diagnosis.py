@@ -496,3 +496,19 @@ def test_valley_suggestion_does_not_change_with_any_positive_scale_and_offset(se
     moved, moved_lr = read(transformed(case, scale, shift).curve())
     assert moved_lr == lr
     assert moved.fell and moved.reliable
+
+
+def test_lagfree_is_the_full_gaussian_kernel_and_scales_to_long_curves():
+    # The hand-written dense kernel (every point weighs every other) on a 300-point ramp.
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-7, 1, 300)
+    raw = 1.0 + rng.normal(0.0, 0.1, 300)
+    x = np.log10(lrs)
+    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / suggest.SMOOTH_DECADES) ** 2)
+    np.testing.assert_allclose(
+        suggest.lagfree(lrs, raw), weights @ raw / weights.sum(axis=1), rtol=1e-12
+    )
+    # A 50,000-step ramp: a dense kernel would need 20 GB; the band is quick and bounded.
+    long_lrs = np.logspace(-7, 1, 50_000)
+    smooth = suggest.lagfree(long_lrs, np.ones(50_000))
+    np.testing.assert_allclose(smooth, 1.0, rtol=1e-12)
