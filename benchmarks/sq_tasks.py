@@ -98,6 +98,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from _common import loss_for
 
 DEV, TEST, HOLDOUT = "dev", "test", "holdout"
 # The halves shown by default (reports, rescore, confirm): dev and test. The
@@ -512,14 +513,6 @@ def make_optimizer(name: str, learning_rate: float) -> Any:
     if name == "sgdm":
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
     raise ValueError(f"unknown optimizer {name!r}")
-
-
-def loss_for(kind: str) -> Any:
-    import keras
-
-    if kind == "regression":
-        return keras.losses.MeanSquaredError()
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def build_model(task: Task, split: Split, seed: int, lr: float = 1e-3) -> Any:
