@@ -98,7 +98,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from _common import loss_for
+from _common import Split, loss_for
 
 DEV, TEST, HOLDOUT = "dev", "test", "holdout"
 # The halves shown by default (reports, rescore, confirm): dev and test. The
@@ -116,18 +116,6 @@ GRID_DECADES = {
     "sgd": (-4.0, 1.5),
     "sgdm": (-4.0, 1.5),
 }
-
-
-@dataclass(frozen=True)
-class Split:
-    """A fixed train/validation split."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    kind: str  # "classification" or "regression"
-    classes: int  # 0 for regression
 
 
 @dataclass(frozen=True)

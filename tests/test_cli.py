@@ -14,6 +14,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from cli_checks import assert_usage_error
 
 import keras_lr
 from keras_lr.cli import main
@@ -34,20 +35,6 @@ def assert_png(path):
     with open(path, "rb") as f:
         assert f.read(8) == PNG_MAGIC
     assert os.path.getsize(path) > 5_000
-
-
-def assert_usage_error(capsys, argv, *fragments):
-    """`main(argv)` returns 2 and prints one `keras-lr: error:` line, no traceback."""
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert code == 2, (argv, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("keras-lr: error: "), err
-    assert "Traceback" not in err + out
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # ---------------------------------------------------------------- help
