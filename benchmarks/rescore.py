@@ -29,6 +29,7 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --per-task            # a task x rule table too
     python benchmarks/rescore.py --half dev            # only the dev half (while choosing)
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
+    python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
 `--half holdout` or `--half all` asks for them.
@@ -208,7 +209,7 @@ def load_all(config: str = "default", root: Path = SQ, half: str | None = None) 
                 best_lr=float(record["best_lr"]),
                 raw=record,
             )
-    halves = tuple(h for h in T.ALL_HALVES if any(t.half == h for t in tasks))
+    halves = tuple(h for h in T.GROUPS if any(t.half == h for t in tasks))
     return Data(config, curves, keras2, grids, halves)
 
 
@@ -629,9 +630,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all"),
+        choices=("dev", "test", "both", "holdout", "all", "fresh"),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
-        "the held-out half is loaded, printed and written only with 'holdout' or 'all'",
+        "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
+        "the fresh group (the clean test of the later rule) only with 'fresh'",
     )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
@@ -639,7 +641,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     user_rules = [load_rule(spec) for spec in args.rule]
     # The held-out tasks are not even loaded unless asked for.
-    load_half = "all" if args.half in ("holdout", "all") else None
+    load_half = {"holdout": "all", "all": "all", "fresh": "fresh"}.get(args.half)
     data = load_all(args.curves, args.root, half=load_half)
     n_curves = sum(len(v) for v in data.curves.values())
     print(

@@ -251,7 +251,7 @@ def keras2_range_test(start_lr: float, end_lr: float, num_steps: int) -> Any:
 def _selected(args: argparse.Namespace) -> list[T.Task]:
     # "both" (the default): dev and test; the held-out tasks only with
     # "holdout", "all" or their names.
-    if args.tasks in ("both", "all", None, *T.ALL_HALVES):
+    if args.tasks in ("both", "all", None, *T.GROUPS):
         return T.tasks_of(args.tasks)
     names = [n.strip() for n in args.tasks.split(",") if n.strip()]
     unknown = sorted(set(names) - set(T.TASKS))
@@ -394,7 +394,7 @@ def stage_confirm(args: argparse.Namespace) -> None:
                 flush=True,
             )
     for name in out:
-        for half in T.ALL_HALVES:
+        for half in T.GROUPS:
             rows = {t: v for t, v in out[name].items() if T.TASKS[t].half == half}
             if not rows:
                 continue
@@ -428,7 +428,7 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
-    if args.tasks in ("holdout", "all"):  # the held-out half only when asked for
+    if args.tasks in ("holdout", "all", "fresh"):  # the held-out groups only when asked for
         argv += ["--half", args.tasks]
     for spec in args.rule or []:
         argv += ["--rule", spec]
@@ -445,7 +445,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tasks",
         default="both",
-        help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout) "
+        help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout), "
+        "fresh (the fourth group, only by this name) "
         "or a comma-separated list of task names",
     )
     parser.add_argument("--seeds", type=int, default=FINDER_SEEDS, help="finder seeds")
