@@ -31,6 +31,8 @@ from keras_lr import suggest
 
 BETA = 0.98  # LRFinder's default smoothing
 STOP_FACTOR = 4.0  # LRFinder's default stop rule: smoothed > 4 * best
+# The documented fallback (README, "How to choose"): an order of magnitude below the divergence.
+FALLBACK_DIVISOR = 10.0
 
 
 @pytest.fixture(autouse=True)
@@ -234,7 +236,7 @@ def test_flat_then_divergent_is_diagnosed_as_no_fall_and_a_divergence(seed):
 def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
     case = flat_then_divergent()
     assert issubclass(suggest.FallbackWarning, UserWarning)
-    expected = case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR
+    expected = case.result().diagnosis.divergence_lr / FALLBACK_DIVISOR
     for read in (case.result().suggestion, lambda: suggest.robust(case.curve())):
         with pytest.warns(suggest.FallbackWarning) as caught:
             lr = read()
@@ -249,7 +251,7 @@ def test_flat_then_divergent_default_suggestion_is_the_fallback():
     case = flat_then_divergent()
     with pytest.warns(suggest.FallbackWarning):
         assert suggest.suggest(case.curve()) == (
-            case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR
+            case.result().diagnosis.divergence_lr / FALLBACK_DIVISOR
         )
 
 
@@ -265,7 +267,7 @@ def test_flat_then_divergent_plot_marks_the_divergence_and_the_fallback():
     assert len(fallback) == 1, [line.get_label() for line in ax.get_lines()]
     np.testing.assert_allclose(
         fallback[0].get_xdata(),
-        [case.result().diagnosis.divergence_lr / suggest.FALLBACK_DIVISOR],
+        [case.result().diagnosis.divergence_lr / FALLBACK_DIVISOR],
         rtol=1e-12,
     )
 
