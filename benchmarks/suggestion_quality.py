@@ -428,7 +428,12 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
-    if args.tasks in ("holdout", "all", "fresh"):  # the held-out groups only when asked for
+    if args.tasks in (
+        "holdout",
+        "all",
+        "fresh",
+        "fresh2",
+    ):  # the held-out groups only when asked for
         argv += ["--half", args.tasks]
     for spec in args.rule or []:
         argv += ["--rule", spec]
@@ -446,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         "--tasks",
         default="both",
         help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout), "
-        "fresh (the fourth group, only by this name) "
+        "fresh, fresh2 (the later groups, only by their names) "
         "or a comma-separated list of task names",
     )
     parser.add_argument("--seeds", type=int, default=FINDER_SEEDS, help="finder seeds")
