@@ -105,3 +105,43 @@ def test_a_model_that_learns_is_diagnosed_reliable(one_torch_thread):
     # The suggestion lies where the loss fell: at or below the lowest point of the curve.
     assert finder.lrs[0] < lr <= diagnosis.bottom_lr
     assert_same_state(before, training_state(model))
+
+
+class MySGD(keras.optimizers.SGD):
+    """A user's own subclass of SGD: still plain SGD."""
+
+
+OPTIMIZERS = {
+    "sgd": (lambda: keras.optimizers.SGD(0.01), "SGD"),
+    "sgd_momentum": (lambda: keras.optimizers.SGD(0.01, momentum=0.9), "SGD"),
+    "sgd_subclass": (lambda: MySGD(0.01), "SGD"),
+    "loss_scaled_sgd": (
+        lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.01)),
+        "SGD",
+    ),
+    "adam": (lambda: keras.optimizers.Adam(0.01), "Adam"),
+    "rmsprop": (lambda: keras.optimizers.RMSprop(0.01), "RMSprop"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_the_finder_records_the_optimizer_and_reads_plain_sgd_with_half_the_margin(
+    kind, one_torch_thread, tmp_path
+):
+    make, name = OPTIMIZERS[kind]
+    x, y = regression_data(100 * 32, seed=1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=make(), loss="mse")
+    finder = keras_lr.LRFinder(1e-5, 10.0, 100, verbose=0)
+    finder.find(model, x, y, batch_size=32, shuffle=False)
+    assert finder.result.optimizer == name
+    # The same recorded runs, read without knowing the optimizer: the margin for
+    # adaptive optimizers (/ 4); plain SGD's suggestion is twice that (/ 2).
+    unknown = keras_lr.RangeTest(finder.result.runs, finder.result.config)
+    assert unknown.optimizer is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+        ratio = finder.suggestion() / unknown.suggestion()
+    np.testing.assert_allclose(ratio, 2.0 if name == "SGD" else 1.0, rtol=1e-12)
+    finder.save(tmp_path / "finder.json")
+    assert keras_lr.LRFinder.load(tmp_path / "finder.json").result.optimizer == name
