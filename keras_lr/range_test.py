@@ -408,13 +408,7 @@ class RangeTest:
         except ValueError as error:
             return f"{text}\nNo suggestion: {error}"
         verdict = "reliable" if self.diagnosis.reliable else "NOT reliable"
-        text = f"{text}\n{suggestion[:1].upper()}{suggestion[1:]} ({verdict})."
-        if self.optimizer == "SGD" and self.diagnosis.fell:
-            text += (
-                f" Plain SGD: the basin's centre / {suggest.SGD_BASIN_DIVISOR:g} "
-                f"(/ {suggest.BASIN_DIVISOR:g} for adaptive optimizers)."
-            )
-        return text
+        return f"{text}\n{suggestion[:1].upper()}{suggestion[1:]} ({verdict})."
 
     def summary_line(self) -> str:
         """One line: why the test stopped, the suggestion, and whether it is reliable (and why not).

@@ -143,6 +143,5 @@ def test_the_finder_records_the_optimizer_and_reads_plain_sgd_with_half_the_marg
         warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
         ratio = finder.suggestion() / unknown.suggestion()
     np.testing.assert_allclose(ratio, 2.0 if name == "SGD" else 1.0, rtol=1e-12)
-    assert ("Plain SGD" in finder.summary()) == (name == "SGD")
     finder.save(tmp_path / "finder.json")
     assert keras_lr.LRFinder.load(tmp_path / "finder.json").result.optimizer == name
