@@ -23,7 +23,7 @@ from keras_lr_cli import SCHEDULES, CommandError, _one_line, _suggestion_methods
 __all__ = ["main", "SCHEDULES", "CommandError"]
 
 _SUGGESTION_NOTES = {
-    "robust": "basin of the lag-free loss / 4 (/ 2 with plain SGD), or the divergence / 10",
+    "robust": "basin of the lag-free loss / 4, or the divergence fallback",
     "consensus": "geometric mean of valley, steepest and minimum",
     "valley": "middle of the longest descent of the loss",
     "steepest": "steepest descent of the loss against log(lr)",

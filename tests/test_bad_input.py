@@ -213,7 +213,6 @@ def test_a_valid_file_passes():
         (mutated(("stop_reason",), "exploded"), "stop_reason"),
         (mutated(("diverged",), "no"), "diverged"),
         (mutated(("val_every",), 0), "val_every"),
-        (mutated(("optimizer",), 3), "optimizer"),
         (mutated(("config", "colour"), "red"), "unknown key"),
         (mutated(("config", "num_steps"), HUGE), "num_steps"),
         (mutated(("config", "restore"), "no"), "restore"),

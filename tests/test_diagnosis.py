@@ -347,48 +347,6 @@ def test_clean_valley_suggestion_lies_in_the_descent():
         assert fallen_lr / tolerance <= lr <= bottom_lr * tolerance, (fallen_lr, lr, bottom_lr)
 
 
-# ------------------------------------------------------------------ the optimizer
-# The documented margins (README, "How to choose"): the basin's centre / 4, or / 2 with
-# plain SGD; the flat-curve fallback does not depend on the optimizer.
-MARGIN, SGD_MARGIN = 4.0, 2.0
-
-
-def test_a_plain_sgd_curve_is_read_with_half_the_margin():
-    curve = clean_valley().curve()
-    unknown = suggest.robust(curve)
-    for name, margin in (
-        ("SGD", SGD_MARGIN),
-        ("Adam", MARGIN),
-        ("RMSprop", MARGIN),
-        (None, MARGIN),
-    ):
-        lr = suggest.robust(dataclasses.replace(curve, optimizer=name))
-        np.testing.assert_allclose(lr, unknown * MARGIN / margin, rtol=1e-12)
-    # The range test passes its recorded optimizer to the rule, and keeps it in its file.
-    result = clean_valley().result()
-    result.optimizer = "SGD"
-    assert result.curve().optimizer == "SGD"
-    np.testing.assert_allclose(result.suggestion(), unknown * MARGIN / SGD_MARGIN, rtol=1e-12)
-    loaded = keras_lr.RangeTest.from_dict(json.loads(json.dumps(result.to_dict())))
-    assert loaded.optimizer == "SGD" and loaded.suggestion() == result.suggestion()
-
-
-def test_a_file_without_the_optimizer_reads_as_unknown():
-    data = clean_valley().result().to_dict()
-    del data["optimizer"]  # written before the optimizer was recorded
-    loaded = keras_lr.RangeTest.from_dict(data)
-    assert loaded.optimizer is None
-    assert loaded.suggestion() == suggest.robust(clean_valley().curve())
-
-
-def test_the_fallback_does_not_depend_on_the_optimizer():
-    curve = flat_then_divergent().curve()
-    expected = flat_then_divergent().result().diagnosis.divergence_lr / FALLBACK_DIVISOR
-    for name in ("SGD", "Adam"):
-        with pytest.warns(suggest.FallbackWarning):
-            assert suggest.robust(dataclasses.replace(curve, optimizer=name)) == expected
-
-
 # ------------------------------------------------------------------ immediate divergence
 def test_immediate_divergence_is_not_reliable_and_has_no_suggestion():
     case = immediate_divergence()
