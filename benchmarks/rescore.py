@@ -30,7 +30,6 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --half dev            # only the dev half (while choosing)
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
     python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
-    python benchmarks/rescore.py --half fresh2         # the fifth group (only by its name)
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
 `--half holdout` or `--half all` asks for them.
@@ -94,8 +93,6 @@ class Curve:
             `RangeTestRun.stop_lr`; derived from the cached curve when the
             cache predates it.
         task: the task's name; seed: the finder seed; config: the curve's config.
-        optimizer: the optimizer's Keras class name, as `RangeTest.optimizer`
-            (from the curve when recorded, else from the task).
     """
 
     lrs: np.ndarray
@@ -110,7 +107,6 @@ class Curve:
     task: str = ""
     seed: int = 0
     config: str = "default"
-    optimizer: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict, task: str = "", seed: int = 0, config: str = "") -> Curve:
@@ -143,8 +139,6 @@ class Curve:
             task=task,
             seed=seed,
             config=config,
-            optimizer=data.get("optimizer")
-            or (T.optimizer_class(T.TASKS[task].optimizer) if task in T.TASKS else None),
         )
 
 
@@ -258,7 +252,6 @@ def to_keras_lr(curve: Curve, keep: np.ndarray | None = None) -> Any:
         num_steps=curve.num_steps,
         stop_lr=curve.stop_lr,
         stop_reason=curve.stop_reason,
-        optimizer=curve.optimizer,
     )
 
 
@@ -637,10 +630,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2"),
+        choices=("dev", "test", "both", "holdout", "all", "fresh"),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
         "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
-        "the fresh groups (clean tests of later rules) only by their names",
+        "the fresh group (the clean test of the later rule) only with 'fresh'",
     )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
@@ -648,9 +641,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     user_rules = [load_rule(spec) for spec in args.rule]
     # The held-out tasks are not even loaded unless asked for.
-    load_half = {"holdout": "all", "all": "all", "fresh": "fresh", "fresh2": "fresh2"}.get(
-        args.half
-    )
+    load_half = {"holdout": "all", "all": "all", "fresh": "fresh"}.get(args.half)
     data = load_all(args.curves, args.root, half=load_half)
     n_curves = sum(len(v) for v in data.curves.values())
     print(

@@ -132,10 +132,6 @@ def _check(data: Any) -> None:
     _check_stop_reason("stop_reason", data.get("stop_reason"))
     if "val_every" in data:
         _integer("val_every", data["val_every"], 1)
-    if data.get("optimizer") is not None and not isinstance(data["optimizer"], str):
-        raise _Invalid(
-            f"`optimizer` must be an optimizer's class name or null, not {_short(data['optimizer'])}"
-        )
     runs = data.get("runs", [])  # a file without "runs" (older) is read as one run
     if "runs" in data and (not isinstance(runs, list) or not runs):
         raise _Invalid(f"`runs` must be a non-empty list of runs, not {_short(runs)}")

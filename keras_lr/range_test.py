@@ -120,10 +120,6 @@ class RangeTest:
         config: the ramp's settings (`start_lr`, `end_lr`, `num_steps`,
             `mode`, `beta`, `stop_factor`), as `LRFinder.get_config()` gives.
         val_every: the ramp steps between two validation points.
-        optimizer: the optimizer the test ran with, by the name of its
-            built-in Keras class (`"SGD"`, `"Adam"`, ...; `LRFinder` records
-            it), or None when unknown. The default suggestion reads a
-            plain-SGD curve with a smaller margin (`keras_lr.suggest.robust`).
 
     Attributes:
         runs: the `RangeTestRun` of each run.
@@ -143,21 +139,13 @@ class RangeTest:
     """
 
     def __init__(
-        self,
-        runs: Sequence[RangeTestRun],
-        config: dict[str, Any],
-        *,
-        val_every: int = 1,
-        optimizer: str | None = None,
+        self, runs: Sequence[RangeTestRun], config: dict[str, Any], *, val_every: int = 1
     ) -> None:
         if not runs:
             raise ValueError("Argument `runs` must hold at least one run. Received: runs=[]")
-        if optimizer is not None and not isinstance(optimizer, str):
-            check.fail("optimizer", "a str (an optimizer's class name) or None", optimizer)
         self.runs = list(runs)
         self.config = {key: config[key] for key in RAMP_KEYS if key in config}
         self.val_every = check.integer("val_every", val_every, 1)
-        self.optimizer = optimizer
         self._aggregate()
 
     # ---------------------------------------------------------- the curve
@@ -230,7 +218,6 @@ class RangeTest:
                 stop_lr=self.stop_lr,
                 every=self.val_every,
                 stop_reason=self.stop_reason,
-                optimizer=self.optimizer,
             )
         return suggest.Curve(
             self.lrs,
@@ -239,7 +226,6 @@ class RangeTest:
             num_steps=num_steps,
             stop_lr=self.stop_lr,
             stop_reason=self.stop_reason,
-            optimizer=self.optimizer,
         )
 
     # ---------------------------------------------------------- reading it
@@ -344,9 +330,7 @@ class RangeTest:
         check.one_of("curve", curve, suggest.CURVES)
         picks = []
         for index, run in enumerate(self.runs):
-            single = RangeTest(
-                [run], self.config, val_every=self.val_every, optimizer=self.optimizer
-            )
+            single = RangeTest([run], self.config, val_every=self.val_every)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
@@ -528,7 +512,6 @@ class RangeTest:
             "diverged": self.diverged,
             "stop_reason": self.stop_reason,
             "val_every": self.val_every,
-            "optimizer": self.optimizer,
             "val_steps": self.val_steps,
             "val_lrs": self.val_lrs,
             "val_losses": self.val_losses,
@@ -576,12 +559,7 @@ class RangeTest:
                     val_losses=[float(v) for v in data.get("val_losses", [])],
                 )
             ]
-        result = cls(
-            runs,
-            data["config"],
-            val_every=int(data.get("val_every", 1)),
-            optimizer=data.get("optimizer"),  # None in a file written before it was recorded
-        )
+        result = cls(runs, data["config"], val_every=int(data.get("val_every", 1)))
         # The file's own (mean) curves are the record: keep them as written.
         for key in ("steps", "val_steps"):
             if key in data:

@@ -25,9 +25,7 @@ __all__ = [
     "CURVES",
     "Curve",
     "Diagnosis",
-    "BASIN_DIVISOR",
     "FALLBACK_DIVISOR",
-    "SGD_BASIN_DIVISOR",
     "FallbackWarning",
     "UnreliableSuggestionWarning",
     "diagnose",
@@ -88,10 +86,6 @@ class Curve:
         every: the ramp steps between two points (1 for the training curve).
         stop_reason: why the test stopped (`"diverged"`, `"nan"`,
             `"num_steps"` or None).
-        optimizer: the Keras optimizer the test ran with, by the name of its
-            built-in class (`"SGD"` for `keras.optimizers.SGD` and its
-            subclasses, `"Adam"`, ...), or None when unknown. `robust` reads
-            a plain-SGD curve with a smaller margin (`SGD_BASIN_DIVISOR`).
     """
 
     lrs: Any
@@ -101,7 +95,6 @@ class Curve:
     stop_lr: float | None = None
     every: int = 1
     stop_reason: str | None = None
-    optimizer: str | None = None
 
     def __post_init__(self) -> None:
         lrs, losses = _arrays(self.lrs, self.losses)
@@ -144,7 +137,6 @@ START_FRACTION = 0.1  # the start level is the mean batch loss of this first par
 FELL_Z = 3.0  # "the loss fell": its drop exceeds this many standard errors
 BASIN_FRACTION = 0.1  # the basin: where the lag-free loss is within this part of its drop of its minimum
 BASIN_DIVISOR = 4.0  # the suggestion: the basin's centre (geometric) divided by this
-SGD_BASIN_DIVISOR = 2.0  # the same with plain SGD (with or without momentum)
 DIVERGE_FACTOR = 5.0  # "diverged": the loss rose past its start level by this many fall thresholds
 FALLBACK_DIVISOR = 10.0  # without a fall: the LR where the loss diverged, divided by this
 RELIABLE_FALL = 3.0  # a fall of fewer fall thresholds than this is too shallow to be reliable
@@ -407,15 +399,10 @@ def robust(curve: Curve) -> float:
     the loss is within `BASIN_FRACTION` of its drop of the minimum) divided
     by `BASIN_DIVISOR`: a margin below where training is fastest during the
     ramp, read from a whole stretch of the curve rather than from its
-    single lowest point. With plain SGD (`curve.optimizer == "SGD"`, with
-    or without momentum) the margin is `SGD_BASIN_DIVISOR`: without
-    per-weight step scaling, the LR that trains best sits closer to the
-    ramp's fastest point (on the 12 SGD tasks of BENCHMARKS.md, half the
-    margin trained as well or better on each). When the loss never fell
-    beyond its noise but diverged, there is no descent to read: the
-    suggestion falls back to the LR where it diverged divided by
-    `FALLBACK_DIVISOR`, with a `FallbackWarning` (a `UserWarning`) that
-    says so. When it neither fell
+    single lowest point. When the loss never fell beyond its noise but
+    diverged, there is no descent to read: the suggestion falls back to the
+    LR where it diverged divided by `FALLBACK_DIVISOR`, with a
+    `FallbackWarning` (a `UserWarning`) that says so. When it neither fell
     nor diverged (or diverged too close to `start_lr`), it raises.
 
     Args:
@@ -459,8 +446,7 @@ def robust(curve: Curve) -> float:
             "weights that are all zero)."
         )
     basin = reading.basin
-    divisor = SGD_BASIN_DIVISOR if curve.optimizer == "SGD" else BASIN_DIVISOR
-    lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / divisor
+    lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / BASIN_DIVISOR
     if not diagnosis.reliable:
         warnings.warn(
             f"The suggested learning rate {lr:.3g} is not reliable: "

@@ -63,14 +63,6 @@ def lr_optimizer(model: Any, owner: Any) -> Any:
     return _keras.unwrap(optimizer)
 
 
-def optimizer_name(optimizer: Any) -> str:
-    """The name of the optimizer's nearest built-in Keras class (`"SGD"` for a subclass of SGD)."""
-    for cls in type(optimizer).__mro__:
-        if cls.__module__.split(".")[0] == "keras":
-            return cls.__name__
-    return type(optimizer).__name__
-
-
 def own_schedule(optimizer: Any) -> Any:
     """The optimizer's own learning-rate schedule or callable, or None."""
     learning_rate = _keras.learning_rate(optimizer)

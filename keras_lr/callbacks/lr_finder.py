@@ -263,7 +263,6 @@ class LRFinder(keras.callbacks.Callback):
         self.val_every = 1
         self._runs: list[RangeTestRun] = []
         self._run: RangeTestRun | None = None  # the run being recorded
-        self._optimizer_name: str | None = None  # the recorded runs' optimizer
         self._active = False
         self._in_find = False
         self._val_batches: list[tuple[Any, Any, Any, int]] | None = None
@@ -293,7 +292,6 @@ class LRFinder(keras.callbacks.Callback):
             )
         model = self.model
         optimizer = _control.lr_optimizer(model, self)
-        self._optimizer_name = _control.optimizer_name(optimizer)
         if _keras.accumulation(optimizer) > 1:
             raise ValueError(
                 "LRFinder records one loss per batch at the LR of that batch's update, but with "
@@ -483,7 +481,7 @@ class LRFinder(keras.callbacks.Callback):
             self._saved = None
         self._runs.append(self._run)
         if self._run_rng is None:  # a single run: its result now
-            self.result = self._new_result()
+            self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
             if self.verbose:
                 print_msg(self.result.summary_line())
 
@@ -657,19 +655,11 @@ class LRFinder(keras.callbacks.Callback):
             self._original = None
             self._run_rng = None
             if self._runs:
-                self.result = self._new_result()
+                self.result = RangeTest(self._runs, self.get_config(), val_every=self.val_every)
         if self.verbose:
             print_msg(self.result.summary_line())
 
     # ------------------------------------------------------------ results
-    def _new_result(self) -> RangeTest:
-        return RangeTest(
-            self._runs,
-            self.get_config(),
-            val_every=self.val_every,
-            optimizer=self._optimizer_name,
-        )
-
     def _result(self) -> RangeTest:
         if self.result is None:
             raise ValueError(
