@@ -30,6 +30,7 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --half dev            # only the dev half (while choosing)
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
     python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
+    python benchmarks/rescore.py --half fresh2         # the fifth group (only by its name)
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
 `--half holdout` or `--half all` asks for them.
@@ -630,10 +631,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all", "fresh"),
+        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2"),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
         "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
-        "the fresh group (the clean test of the later rule) only with 'fresh'",
+        "the fresh groups (clean tests of later rules) only by their names",
     )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
@@ -641,7 +642,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     user_rules = [load_rule(spec) for spec in args.rule]
     # The held-out tasks are not even loaded unless asked for.
-    load_half = {"holdout": "all", "all": "all", "fresh": "fresh"}.get(args.half)
+    load_half = {"holdout": "all", "all": "all", "fresh": "fresh", "fresh2": "fresh2"}.get(
+        args.half
+    )
     data = load_all(args.curves, args.root, half=load_half)
     n_curves = sum(len(v) for v in data.curves.values())
     print(
