@@ -31,6 +31,7 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
     python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
     python benchmarks/rescore.py --half fresh2         # the fifth group (only by its name)
+    python benchmarks/rescore.py --half every          # all five groups
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
 `--half holdout` or `--half all` asks for them.
@@ -402,7 +403,7 @@ def flat_fraction(curve: Curve) -> float:
 
 def task_properties(data: Data) -> dict[str, dict]:
     props = {}
-    for task in (t for t in T.tasks_of("all") if t.half in data.halves):
+    for task in (t for t in T.tasks_of("every") if t.half in data.halves):
         row: dict[str, Any] = {
             "half": task.half,
             "family": task.family,
@@ -601,13 +602,10 @@ def markdown(
         "",
         f"LR-sensitive tasks (best/median >= 1.2): "
         f"{sum(p.get('sensitivity', 0) >= 1.2 for p in props.values())}; flat tasks: "
-        f"{sum(bool(p.get('flat')) for p in props.values())} (dev "
-        f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.DEV)}, test "
-        f"{sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.TEST)}"
-        + (
-            f", holdout {sum(bool(p.get('flat')) for p in props.values() if p['half'] == T.HOLDOUT)}"
-            if T.HOLDOUT in data.halves
-            else ""
+        f"{sum(bool(p.get('flat')) for p in props.values())} ("
+        + ", ".join(
+            f"{half} {sum(bool(p.get('flat')) for p in props.values() if p['half'] == half)}"
+            for half in data.halves
         )
         + ").",
         "",
@@ -631,7 +629,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2"),
+        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2", "every"),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
         "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
         "the fresh groups (clean tests of later rules) only by their names",
@@ -642,9 +640,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     user_rules = [load_rule(spec) for spec in args.rule]
     # The held-out tasks are not even loaded unless asked for.
-    load_half = {"holdout": "all", "all": "all", "fresh": "fresh", "fresh2": "fresh2"}.get(
-        args.half
-    )
+    load_half = {"holdout": "all", "all": "all"}.get(args.half, args.half)
+    load_half = None if load_half in ("dev", "test", "both") else load_half
     data = load_all(args.curves, args.root, half=load_half)
     n_curves = sum(len(v) for v in data.curves.values())
     print(
@@ -656,7 +653,9 @@ def main(argv: list[str] | None = None) -> dict:
         print("no grid cached yet: run `python benchmarks/suggestion_quality.py grid`")
         return {}
     scored = evaluate(data, user_rules)
-    shown_halves = {"both": T.HALVES, "all": T.ALL_HALVES}.get(args.half, (args.half,))
+    shown_halves = {"both": T.HALVES, "all": T.ALL_HALVES, "every": T.GROUPS}.get(
+        args.half, (args.half,)
+    )
     for half in shown_halves:
         rows = []
         for name, per_task in scored.items():

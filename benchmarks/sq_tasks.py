@@ -851,9 +851,10 @@ def tasks_of(half: str | None = None) -> list[Task]:
     """The tasks of one half, in their fixed order.
 
     Args:
-        half: "dev", "test", "holdout" or "fresh": that group's tasks; None (or
-            "both"): the dev and test tasks (the held-out ones are never
-            included by default); "all": every task, the held-out ones too.
+        half: "dev", "test", "holdout", "fresh" or "fresh2": that group's
+            tasks; None (or "both"): the dev and test tasks (the held-out ones
+            are never included by default); "all": dev, test and holdout;
+            "every": all five groups (for reports, once each was scored).
 
     Returns:
         The tasks.
@@ -862,11 +863,13 @@ def tasks_of(half: str | None = None) -> list[Task]:
         halves: tuple[str, ...] = HALVES
     elif half == "all":
         halves = ALL_HALVES
+    elif half == "every":
+        halves = GROUPS
     elif half in GROUPS:
         halves = (half,)
     else:
         raise ValueError(
-            f"Argument `half` must be one of {GROUPS + ('both', 'all')} or None. "
+            f"Argument `half` must be one of {GROUPS + ('both', 'all', 'every')} or None. "
             f"Received: half={half!r}"
         )
     return [t for t in _TASKS if t.half in halves]

@@ -251,7 +251,7 @@ def keras2_range_test(start_lr: float, end_lr: float, num_steps: int) -> Any:
 def _selected(args: argparse.Namespace) -> list[T.Task]:
     # "both" (the default): dev and test; the held-out tasks only with
     # "holdout", "all" or their names.
-    if args.tasks in ("both", "all", None, *T.GROUPS):
+    if args.tasks in ("both", "all", "every", None, *T.GROUPS):
         return T.tasks_of(args.tasks)
     names = [n.strip() for n in args.tasks.split(",") if n.strip()]
     unknown = sorted(set(names) - set(T.TASKS))
@@ -363,7 +363,12 @@ def stage_confirm(args: argparse.Namespace) -> None:
 
     rules = [rescore.load_rule(spec) for spec in args.rule]
     cache: dict = read_json(CONFIRM_PATH) if CONFIRM_PATH.exists() else {}
-    data = rescore.load_all(args.curves, SQ, half="all")  # the selected tasks only, below
+    # The selected tasks only, below; a fresh group is loaded only when selected by name.
+    data = rescore.load_all(args.curves, SQ, half="all")
+    for group in {t.half for t in _selected(args)} - set(T.ALL_HALVES):
+        fresh = rescore.load_all(args.curves, SQ, half=group)
+        data.curves.update(fresh.curves)
+        data.grids.update(fresh.grids)
     tasks = [t for t in _selected(args) if t.name in data.grids and t.name in data.curves]
     out: dict[str, dict] = {}
     for name, rule in rules:
@@ -428,12 +433,7 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
-    if args.tasks in (
-        "holdout",
-        "all",
-        "fresh",
-        "fresh2",
-    ):  # the held-out groups only when asked for
+    if args.tasks in ("holdout", "all", "every", "fresh", "fresh2"):  # only when asked for
         argv += ["--half", args.tasks]
     for spec in args.rule or []:
         argv += ["--rule", spec]
@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         "--tasks",
         default="both",
         help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout), "
-        "fresh, fresh2 (the later groups, only by their names) "
+        "fresh, fresh2 (the later groups, only by their names), every (all five groups) "
         "or a comma-separated list of task names",
     )
     parser.add_argument("--seeds", type=int, default=FINDER_SEEDS, help="finder seeds")
