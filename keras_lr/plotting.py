@@ -201,7 +201,9 @@ def _mark_stop(ax: Any, finder: Any) -> None:
     reason = getattr(result, "stop_reason", None)
     if stop_lr is not None:
         what = "not finite" if reason == "nan" else "diverged"
-        ax.axvline(stop_lr, color="k", ls=":", lw=1.2, label=f"stopped: loss {what} at {stop_lr:.2e}")
+        ax.axvline(
+            stop_lr, color="k", ls=":", lw=1.2, label=f"stopped: loss {what} at {stop_lr:.2e}"
+        )
     elif reason == "num_steps":
         ax.plot([], [], " ", label="stopped: all steps ran")
 
@@ -285,7 +287,8 @@ def plot_history(
 
     Raises:
         ValueError: when `history` is not a History or a dict of per-epoch
-            lists, or a key is not in it.
+            lists, a key is not in it, or the plotted series differ in
+            length (as with `validation_freq` > 1).
     """
     logs = _history_logs(history)
     if not isinstance(lr_key, str):
@@ -299,8 +302,20 @@ def plot_history(
     missing = [k for k in keys if k not in logs]
     if missing:
         check.fail("keys", f"metrics of the history (it has {sorted(logs)})", keys)
+    plotted = keys + ([lr_key] if lr_key in logs else [])
+    lengths = {key: len(logs[key]) for key in plotted}
+    if len(set(lengths.values())) > 1:
+        # Which epochs a shorter series belongs to (`validation_freq`) is not in the history.
+        check.fail(
+            "history",
+            "a history with one value per epoch in every plotted series (their lengths "
+            f"differ: {', '.join(f'{k}: {n}' for k, n in lengths.items())}, as with "
+            "`validation_freq` > 1, and the history does not say which epochs the shorter "
+            "ones belong to; pass `keys=` with series of equal length)",
+            history,
+        )
     ax = _axes(ax)
-    epochs = np.arange(1, len(next(iter(logs.values()), [])) + 1)
+    epochs = np.arange(1, (max(lengths.values()) if lengths else 0) + 1)
     for key in keys:
         ax.plot(epochs, logs[key], label=key)
     ax.set_xlabel("epoch")
@@ -324,8 +339,10 @@ def _history_logs(history: Any) -> Mapping[str, Sequence[float]]:
     if not logs:
         check.fail("history", "a history with at least one metric (it is empty)", history)
     for key, values in logs.items():
-        if not isinstance(key, str) or isinstance(values, (str, bytes)) or not hasattr(
-            values, "__len__"
+        if (
+            not isinstance(key, str)
+            or isinstance(values, (str, bytes))
+            or not hasattr(values, "__len__")
         ):
             check.fail("history", requirement + f"; its {key!r} entry is not a list", history)
     return logs

@@ -245,6 +245,27 @@ def test_plot_history_selected_keys_without_lr():
     assert not hasattr(ax, "lr_axis")
 
 
+def test_plot_history_refuses_series_of_unequal_length_from_validation_freq():
+    # A real Keras history: with validation_freq=2, val_loss has a value every 2nd epoch only.
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    x = np.ones((8, 2), "float32")
+    fitted = model.fit(
+        x,
+        x[:, :1],
+        validation_data=(x, x[:, :1]),
+        validation_freq=2,
+        epochs=4,
+        batch_size=4,
+        verbose=0,
+    )
+    assert len(fitted.history["loss"]) == 4 and len(fitted.history["val_loss"]) == 2
+    with pytest.raises(ValueError, match=r"Argument `history`.*loss: 4, val_loss: 2.*keys="):
+        keras_lr.plot_history(fitted)
+    ax = keras_lr.plot_history(fitted, keys=["loss"])  # one value per epoch: drawn
+    assert np.array_equal(line_labelled(ax, "loss").get_xdata(), [1, 2, 3, 4])
+
+
 # ---------------------------------------------------------------- several runs: the band
 def hand_runs():
     """Three runs on one ramp of 12 steps, stopped after 12, 9 and 7 points.
