@@ -735,10 +735,33 @@ def _check_writable(path: str, option: str, *, is_dir: bool) -> None:
         raise CommandError(f"cannot write {option} {path}: {reason}") from None
 
 
+def _check_distinct(files: Sequence[tuple[str | None, str]]) -> None:
+    """Refuses two options naming one file: an output would overwrite an input or another output."""
+    seen: dict[str, str] = {}
+    for path, option in files:
+        if path is None:
+            continue
+        key = os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            raise CommandError(
+                f"{seen[key]} and {option} name the same file ({os.path.abspath(path)}): "
+                "one would overwrite the other; give them different names"
+            )
+        seen[key] = option
+
+
 def _check_args(args: argparse.Namespace) -> None:
     """Every check that needs no Keras, before the command runs."""
     if args.run == "find":
         _check_find_inputs(args.model, args.data)
+        _check_distinct(
+            [
+                (args.model, "MODEL"),
+                (args.data, "DATA"),
+                (args.output, "-o/--output"),
+                (args.json, "--json"),
+            ]
+        )
         _check_output_file(args.output, "-o/--output", figure="finder.png")
         _check_output_file(args.json, "--json")
     elif args.run == "plot":
@@ -750,6 +773,7 @@ def _check_args(args: argparse.Namespace) -> None:
                 "give --steps N to plot the first N"
             )
         output = args.output or f"{args.schedule}.png"
+        _check_distinct([(output, "-o/--output"), (args.csv, "--csv")])
         _check_output_file(output, "-o/--output", figure=f"{args.schedule}.png")
         _check_output_file(args.csv, "--csv")
     elif args.run == "demo":

@@ -131,6 +131,12 @@ CASES = [
     (PLOT + ["-o", "/proc/x.png"], ["-o/--output", "/proc/x.png"]),
     (PLOT + ["--csv", "outdir/"], ["--csv", "directory"]),
     (PLOT + ["--csv", "/proc/x.csv"], ["--csv", "/proc/x.csv"]),
+    # two options naming one file: an output over an input or over another output
+    (FIND + ["-o", "f.png", "--json", "f.png"], ["-o/--output", "--json", "same file"]),
+    (FIND + ["--json", "model.keras"], ["MODEL", "--json", "same file"]),
+    (FIND + ["-o", "./data.npz"], ["DATA", "-o/--output", "same file"]),
+    (PLOT + ["-o", "x.png", "--csv", "outdir/../x.png"], ["-o/--output", "--csv", "same file"]),
+    (PLOT + ["--csv", "constant.png"], ["-o/--output", "--csv", "same file"]),
     (["demo", "--out", "plain.txt"], ["--out", "is a file"]),
     (["demo", "--out", "/proc/demo"], ["--out", "/proc/demo"]),
     (["demo", "--out", "plain.txt/sub"], ["--out", "not a directory"]),
