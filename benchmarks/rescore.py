@@ -31,7 +31,7 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
     python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
     python benchmarks/rescore.py --half fresh2         # the fifth group (only by its name)
-    python benchmarks/rescore.py --half every          # all five groups
+    python benchmarks/rescore.py --half every          # every group
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
 `--half holdout` or `--half all` asks for them.
@@ -629,7 +629,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2", "every"),
+        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2", "fresh3", "every"),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
         "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
         "the fresh groups (clean tests of later rules) only by their names",

@@ -433,7 +433,14 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
-    if args.tasks in ("holdout", "all", "every", "fresh", "fresh2"):  # only when asked for
+    if args.tasks in (
+        "holdout",
+        "all",
+        "every",
+        "fresh",
+        "fresh2",
+        "fresh3",
+    ):  # only when asked for
         argv += ["--half", args.tasks]
     for spec in args.rule or []:
         argv += ["--rule", spec]
@@ -451,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
         "--tasks",
         default="both",
         help="both (dev and test, the default), dev, test, holdout, all (dev, test and holdout), "
-        "fresh, fresh2 (the later groups, only by their names), every (all five groups) "
+        "fresh, fresh2, fresh3 (the later groups, only by their names), every (all groups) "
         "or a comma-separated list of task names",
     )
     parser.add_argument("--seeds", type=int, default=FINDER_SEEDS, help="finder seeds")
