@@ -269,6 +269,7 @@ class _Reading:
     bottom: int
     start: int  # where the loss has fallen 10% of its drop
     basin: np.ndarray  # indices within BASIN_FRACTION of the drop of the minimum
+    entry: int  # where the loss enters the basin: the first of its points left of the minimum
     divergence_lr: float | None
     falling_at_start: bool  # the lag-free loss already falls beyond noise over the start part
 
@@ -289,7 +290,10 @@ def _read(curve: Curve) -> _Reading:
     fell = drop > threshold and drop > 1e-9 * scale
     fallen = np.nonzero(smooth[: bottom + 1] <= start_level - 0.1 * drop)[0]
     start = int(fallen[0]) if fell and fallen.size else bottom
-    basin = np.nonzero(smooth <= smooth[bottom] + BASIN_FRACTION * max(drop, 0.0))[0]
+    in_basin = smooth <= smooth[bottom] + BASIN_FRACTION * max(drop, 0.0)
+    basin = np.nonzero(in_basin)[0]
+    outside = np.nonzero(~in_basin[:bottom])[0]
+    entry = int(outside[-1]) + 1 if outside.size else 0
     # Where the loss blows up: the lag-free loss rises past its start level by
     # DIVERGE_FACTOR fall thresholds (earlier than the finder's causal stop,
     # which waits for its EMA); else where the test stopped for divergence.
@@ -301,7 +305,7 @@ def _read(curve: Curve) -> _Reading:
         divergence_lr = curve.stop_lr
     falling_at_start = bool(smooth[0] - smooth[start_points - 1] > threshold)
     return _Reading(
-        noise, drop, threshold, fell, bottom, start, basin, divergence_lr, falling_at_start
+        noise, drop, threshold, fell, bottom, start, basin, entry, divergence_lr, falling_at_start
     )
 
 
@@ -399,10 +403,14 @@ def robust(curve: Curve) -> float:
     the loss is within `BASIN_FRACTION` of its drop of the minimum) divided
     by `BASIN_DIVISOR`: a margin below where training is fastest during the
     ramp, read from a whole stretch of the curve rather than from its
-    single lowest point. When the loss never fell beyond its noise but
-    diverged, there is no descent to read: the suggestion falls back to the
-    LR where it diverged divided by `FALLBACK_DIVISOR`, with a
-    `FallbackWarning` (a `UserWarning`) that says so. When it neither fell
+    single lowest point; and never above the LR where the loss enters the
+    basin. (A long flat bottom, as when a model learns late in the ramp and
+    the loss stays low at high LRs, would otherwise pull the centre up
+    into LRs that do not train from scratch.) When the loss never fell
+    beyond its noise but diverged, there is no descent to read: the
+    suggestion falls back to the LR where it diverged divided by
+    `FALLBACK_DIVISOR`, with a `FallbackWarning` (a `UserWarning`) that
+    says so. When it neither fell
     nor diverged (or diverged too close to `start_lr`), it raises.
 
     Args:
@@ -447,6 +455,7 @@ def robust(curve: Curve) -> float:
         )
     basin = reading.basin
     lr = float(np.exp(np.mean(np.log(curve.lrs[basin])))) / BASIN_DIVISOR
+    lr = min(lr, float(curve.lrs[reading.entry]))  # never inside the basin
     if not diagnosis.reliable:
         warnings.warn(
             f"The suggested learning rate {lr:.3g} is not reliable: "

@@ -347,6 +347,33 @@ def test_clean_valley_suggestion_lies_in_the_descent():
         assert fallen_lr / tolerance <= lr <= bottom_lr * tolerance, (fallen_lr, lr, bottom_lr)
 
 
+# ------------------------------------------------------------------ a late fall, a long flat bottom
+# The loss falls around 1e-2 and stays low up to `end_lr` (a model that learned during the
+# ramp): the basin runs from about 3e-2 to 10, so its centre / 4 would lie inside it.
+def late_fall_shape(x):
+    return 0.2 + 1.8 * (1.0 - sigmoid((x + 2.0) / 0.2))
+
+
+def test_a_long_flat_bottom_does_not_pull_the_suggestion_into_the_basin():
+    case = record(1e-6, 10.0, 300, late_fall_shape, noise=0.02, seed=5)
+    assert case.stop_reason == "num_steps"  # no rise: the bottom runs to the end
+    # From the closed form: where the loss enters the basin (within 10% of its drop of the
+    # minimum), and the basin's centre / 4 over the ramp's own LRs.
+    x = np.linspace(-6.0, 1.0, 200_001)
+    values = late_fall_shape(x)
+    level = values.min() + 0.1 * (values[0] - values.min())
+    entry_lr = 10.0 ** x[int(np.argmax(values <= level))]
+    fallen_lr, _ = shape_landmarks(late_fall_shape, 1e-6, 10.0)
+    in_basin = case.lrs[late_fall_shape(np.log10(case.lrs)) <= level]
+    centre_over_4 = float(np.exp(np.mean(np.log(in_basin)))) / 4
+    tolerance = 10.0**0.25  # a quarter of a decade: the smoothing moves the edge a little
+    assert centre_over_4 > 2 * entry_lr * tolerance  # the case tells the two readings apart
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+        lr = case.result().suggestion()
+    assert fallen_lr / tolerance <= lr <= entry_lr * tolerance, (fallen_lr, lr, entry_lr)
+
+
 # ------------------------------------------------------------------ immediate divergence
 def test_immediate_divergence_is_not_reliable_and_has_no_suggestion():
     case = immediate_divergence()
