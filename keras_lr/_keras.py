@@ -100,6 +100,9 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.src.backend.common", "KerasVariable", "class"),
 )
 
+# The names some supported Keras versions lack (keras_lr checks for them before use).
+OPTIONAL_NAMES = frozenset({("keras.optimizers", "MultiOptimizer")})
+
 _LR_METHOD = "_get_current_learning_rate"
 _SEED_STATE = "seed_generator_state"
 
