@@ -54,7 +54,7 @@ echo "=== ruff"
 
 # ------------------------------------------------------------------------------
 # Oldest supported Keras (issue #13). The smoke subset (`-m smoke`: scheduler
-# exactness, the finder ramp, restore) on the oldest Keras that pyproject.toml
+# exactness, the finder ramp, restore, the private names) on the oldest Keras that pyproject.toml
 # declares, with a JAX of its time, in a second environment. The environment
 # is created once and reinstalled only when the pins below change (it does not
 # follow KERAS_LR_SKIP_INSTALL, which is about the main environment).
