@@ -31,10 +31,12 @@ e.g. `PYTHONPATH=$PWD:/path/to/scratch`):
     python benchmarks/rescore.py --half holdout        # the held-out third group (only when asked)
     python benchmarks/rescore.py --half fresh          # the fresh fourth group (only by its name)
     python benchmarks/rescore.py --half fresh2         # the fifth group (only by its name)
+    python benchmarks/rescore.py --half fresh3         # the sixth group (only by its name)
     python benchmarks/rescore.py --half every          # every group
 
 The held-out tasks (half "holdout") are neither loaded nor scored unless
-`--half holdout` or `--half all` asks for them.
+`--half holdout` or `--half all` asks for them; a fresh group only by its own
+name (`--half fresh3`) or with `--half every`.
     python benchmarks/rescore.py --markdown benchmarks/results/suggestion_quality.md
 """
 

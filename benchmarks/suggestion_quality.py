@@ -433,15 +433,8 @@ def stage_report(args: argparse.Namespace) -> None:
 
     argv = ["--curves", args.curves, "--markdown", shown(args.markdown), "--root", shown(SQ)]
     argv += ["--json", shown(args.markdown.with_suffix(".json"))]
-    if args.tasks in (
-        "holdout",
-        "all",
-        "every",
-        "fresh",
-        "fresh2",
-        "fresh3",
-    ):  # only when asked for
-        argv += ["--half", args.tasks]
+    if args.tasks in (*T.GROUPS, "all", "every") and args.tasks not in T.HALVES:
+        argv += ["--half", args.tasks]  # the held-out groups only when asked for
     for spec in args.rule or []:
         argv += ["--rule", spec]
     rescore.main(argv)

@@ -410,8 +410,8 @@ def robust(curve: Curve) -> float:
     beyond its noise but diverged, there is no descent to read: the
     suggestion falls back to the LR where it diverged divided by
     `FALLBACK_DIVISOR`, with a `FallbackWarning` (a `UserWarning`) that
-    says so. When it neither fell
-    nor diverged (or diverged too close to `start_lr`), it raises.
+    says so. When it neither fell nor diverged (or diverged too close to
+    `start_lr`), it raises.
 
     Args:
         curve: the `Curve`.
