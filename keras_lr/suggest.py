@@ -439,8 +439,12 @@ def robust(curve: Curve) -> float:
             f"{diagnosis.drop:.3g}; {diagnosis.threshold:.3g} needed), so there is no descent "
             f"to read a learning rate from. Falling back on the divergence: lr={lr:.3g}, "
             f"{FALLBACK_DIVISOR:g}x below where the loss diverged "
-            f"({diagnosis.divergence_lr:.3g}). Check it by training, or run more `num_steps`, "
-            "use a larger batch, or move the LR range (`start_lr`, `end_lr`).",
+            f"({diagnosis.divergence_lr:.3g}); on such curves the best LR can be anywhere from "
+            "near the divergence to hundreds of times below it. Check it by training a few "
+            f"epochs at a few LRs around it (say {lr / 10:.2g} to {lr * 3:.2g}). A larger batch "
+            "or another LR range (`start_lr`, `end_lr`) may show a descent; more `num_steps` "
+            "sometimes does, but on the flat curves of BENCHMARKS.md it more often made the "
+            "suggestion worse.",
             FallbackWarning,
             stacklevel=2,
         )
