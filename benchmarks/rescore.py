@@ -472,6 +472,16 @@ def summary_row(name: str, s: dict) -> list[str]:
     ]
 
 
+def summary_rows(scored: dict[str, dict], half: str) -> list[list[str]]:
+    """One `summary_row` per rule that scored a task of `half`."""
+    rows = []
+    for name, per_task in scored.items():
+        s = summarize(per_task, half)
+        if s is not None:
+            rows.append(summary_row(name, s))
+    return rows
+
+
 def md_table(headers: Any, rows: Any) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -534,11 +544,7 @@ def markdown(
         "",
     ]
     for half in data.halves:
-        rows = []
-        for name, per_task in scored.items():
-            s = summarize(per_task, half)
-            if s is not None:
-                rows.append(summary_row(name, s))
+        rows = summary_rows(scored, half)
         lines += [f"### {half} half", "", md_table(HEADERS, rows), ""]
         headers, rows = per_task_table(scored, half)
         lines += [
@@ -555,11 +561,7 @@ def markdown(
             "",
         ]
         for half in other_data.halves:
-            rows = []
-            for name, per_task in other_scored.items():
-                s = summarize(per_task, half)
-                if s is not None:
-                    rows.append(summary_row(name, s))
+            rows = summary_rows(other_scored, half)
             lines += [f"{half} half:", "", md_table(HEADERS, rows), ""]
     props = task_properties(data)
     lines += ["### Tasks", ""]
@@ -659,11 +661,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.half, (args.half,)
     )
     for half in shown_halves:
-        rows = []
-        for name, per_task in scored.items():
-            s = summarize(per_task, half)
-            if s is not None:
-                rows.append(summary_row(name, s))
+        rows = summary_rows(scored, half)
         if rows:
             print(f"\n== {half} ==")
             print(text_table(HEADERS, rows))

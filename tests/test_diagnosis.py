@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from range_test_oracles import exp_ramp, hand_smoothed, hand_stop_index
 
 import keras_lr
 from keras_lr import suggest
@@ -42,30 +43,6 @@ def _close_figures():
 
 
 # ------------------------------------------------------------------ the finder, by hand
-def exp_ramp(start, end, n):
-    """`start * (end / start) ** (i / (n - 1))` for `i = 0 .. n - 1`."""
-    return np.array([start * (end / start) ** (i / (n - 1)) for i in range(n)], "float64")
-
-
-def hand_ema(raw, beta=BETA):
-    """The finder's bias-corrected EMA of the batch losses, by hand."""
-    avg, smoothed = 0.0, []
-    for n, loss in enumerate(raw, start=1):
-        avg = beta * avg + (1.0 - beta) * float(loss)
-        smoothed.append(avg / (1.0 - beta**n))
-    return np.array(smoothed)
-
-
-def hand_stop(smoothed, stop_factor=STOP_FACTOR):
-    """The index at which the finder's stop rule fires (None if it never does)."""
-    best = smoothed[0]
-    for i in range(1, len(smoothed)):
-        if smoothed[i] - best > (stop_factor - 1.0) * abs(best):
-            return i
-        best = min(best, smoothed[i])
-    return None
-
-
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -113,8 +90,8 @@ def record(start_lr, end_lr, num_steps, shape, noise=0.0, seed=0):
     lrs = exp_ramp(start_lr, end_lr, num_steps)
     rng = np.random.default_rng(seed)
     raw = shape(np.log10(lrs)) + noise * rng.normal(size=num_steps)
-    losses = hand_ema(raw)
-    stop = hand_stop(losses)
+    losses = np.array(hand_smoothed(raw, BETA))  # the finder's EMA, by hand
+    stop = hand_stop_index(losses, STOP_FACTOR)
     config = {
         "start_lr": start_lr,
         "end_lr": end_lr,
