@@ -9,38 +9,65 @@
 - `keras_lr.schedules`: the same schedules as `LearningRateSchedule` classes.
 - `keras_lr.schedule_math`: every formula, once, as pure functions of the step.
 - `plot_schedule`: preview any schedule.
+
+`import keras_lr` imports neither Keras nor a backend: each name below is
+imported on first use (PEP 562), so the Keras-free parts (a saved range
+test, its diagnosis, suggestions and plots) and the `keras-lr` command's
+parser load without them.
 """
 
-from keras_lr import schedule_math, schedules, suggest
-from keras_lr.callbacks import (
-    CyclicLR,
-    ExponentDecayScheduler,
-    LRFinder,
-    LRLogger,
-    OneCycleLR,
-    ReduceLROnPlateau,
-    ScheduleCallback,
-    WarmupCosineDecay,
-)
-from keras_lr.plotting import plot_history, plot_schedule
-from keras_lr.range_test import RangeTest, RangeTestRun
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CyclicLR",
-    "ExponentDecayScheduler",
-    "LRFinder",
-    "LRLogger",
-    "OneCycleLR",
-    "RangeTest",
-    "RangeTestRun",
-    "ReduceLROnPlateau",
-    "ScheduleCallback",
-    "WarmupCosineDecay",
-    "plot_history",
-    "plot_schedule",
-    "schedule_math",
-    "schedules",
-    "suggest",
-]
+# public name -> the module that defines it (a submodule: the name itself).
+_LAZY: dict[str, str] = {
+    "CyclicLR": "keras_lr.callbacks",
+    "ExponentDecayScheduler": "keras_lr.callbacks",
+    "LRFinder": "keras_lr.callbacks",
+    "LRLogger": "keras_lr.callbacks",
+    "OneCycleLR": "keras_lr.callbacks",
+    "ReduceLROnPlateau": "keras_lr.callbacks",
+    "ScheduleCallback": "keras_lr.callbacks",
+    "WarmupCosineDecay": "keras_lr.callbacks",
+    "RangeTest": "keras_lr.range_test",
+    "RangeTestRun": "keras_lr.range_test",
+    "plot_history": "keras_lr.plotting",
+    "plot_schedule": "keras_lr.plotting",
+}
+_SUBMODULES = ("callbacks", "plotting", "schedule_math", "schedules", "suggest")
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
+
+if TYPE_CHECKING:  # what static checkers and IDEs see
+    from keras_lr import callbacks, plotting, schedule_math, schedules, suggest
+    from keras_lr.callbacks import (
+        CyclicLR,
+        ExponentDecayScheduler,
+        LRFinder,
+        LRLogger,
+        OneCycleLR,
+        ReduceLROnPlateau,
+        ScheduleCallback,
+        WarmupCosineDecay,
+    )
+    from keras_lr.plotting import plot_history, plot_schedule
+    from keras_lr.range_test import RangeTest, RangeTestRun
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"keras_lr.{name}")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'keras_lr' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
