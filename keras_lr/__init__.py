@@ -10,15 +10,17 @@
 - `keras_lr.schedule_math`: every formula, once, as pure functions of the step.
 - `plot_schedule`: preview any schedule.
 
-`import keras_lr` imports neither Keras nor a backend: each name below is
-imported on first use (PEP 562), so the Keras-free parts (a saved range
-test, its diagnosis, suggestions and plots) and the `keras-lr` command's
-parser load without them.
+Where Keras is installed, `import keras_lr` imports every public name at
+once, so that its serializable classes are registered with Keras before a
+`keras.saving.load_model` needs them. Where it is not, the Keras-free parts
+(a saved range test, its diagnosis, suggestions and plots) still import, and
+a Keras-dependent name raises Keras' own `ImportError` when first used.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -71,3 +73,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
+
+
+def _keras_installed() -> bool:
+    try:
+        return importlib.util.find_spec("keras") is not None
+    except (ImportError, ValueError):  # blocked, or a module without a spec
+        return False
+
+
+if _keras_installed():  # register the serializable classes now (see above)
+    for _name in sorted(_LAZY):
+        __getattr__(_name)
+    for _name in _SUBMODULES:
+        __getattr__(_name)
+    del _name
