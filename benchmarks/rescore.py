@@ -1,4 +1,4 @@
-"""Re-score LR-suggestion rules offline on the cached curves and grids (issue #12), in seconds.
+"""Re-score LR-suggestion rules offline on the suggestion-quality caches (curves, grids), in seconds.
 
 A rule is a plain function `rule(curve) -> float | None` of a `Curve` (below).
 For each rule and each half of the split (`sq_tasks.py`: rules are chosen on

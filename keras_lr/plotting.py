@@ -289,6 +289,15 @@ def plot_history(
         ValueError: when `history` is not a History or a dict of per-epoch
             lists, a key is not in it, or the plotted series differ in
             length (as with `validation_freq` > 1).
+
+    Example:
+
+    ```python
+    history = model.fit(x, y, validation_split=0.2, epochs=20,
+                        callbacks=[keras_lr.WarmupCosineDecay(1e-3, steps)])
+    ax = keras_lr.plot_history(history, keys=["loss", "val_loss"])
+    ax.lr_axis.set_ylabel("learning rate")
+    ```
     """
     logs = _history_logs(history)
     if not isinstance(lr_key, str):

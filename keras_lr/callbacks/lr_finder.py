@@ -56,93 +56,26 @@ def _from_result(name: str, empty: Callable[[], Any]) -> property:
 
 
 class LRFinder(keras.callbacks.Callback):
-    """The LR range test: grow the LR each step, record the loss, find the best LR.
+    """The LR range test: raise the LR every step, record the loss, suggest an LR.
 
-    From Smith's "Cyclical Learning Rates for Training Neural Networks" (2015,
-    section 3.3). Step `i` (from 0 to `num_steps - 1`) trains at
+    The test of Smith, "Cyclical Learning Rates for Training Neural Networks"
+    (2015, section 3.3). Step `i` (from 0 to `num_steps - 1`) trains at
 
     ```
     exponential: lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
     linear:      lr_i = start_lr + (end_lr - start_lr) * i / (num_steps - 1)
     ```
-    so the first step uses `start_lr` and the last `end_lr`. The ramp is
-    evaluated inside the compiled train step from the optimizer's step, so it
-    is exact for every step, also with `steps_per_execution > 1`.
-
-    For each recorded step the finder keeps the LR, the true loss of that batch
-    (not the running mean of the epoch that Keras 3 puts in `logs["loss"]`)
-    and a bias-corrected EMA of it:
-
-    ```
-    avg = beta * avg + (1 - beta) * loss
-    smoothed = avg / (1 - beta ** n)      # n = points recorded so far
-    ```
-
-    It stops the run (`model.stop_training = True`) when the smoothed loss
-    diverges, `smoothed - best > (stop_factor - 1) * |best|` (the classic
-    `smoothed > 4 * best` for positive losses), when a loss is NaN or inf (that
-    point is not recorded), or after `num_steps` steps, whatever the data
-    length or the number of epochs asked for.
-
-    With `restore=True` the model is put back at the end, in memory: every
-    weight (BatchNorm statistics and seed generators included), every
-    optimizer variable (its step, LR variable and slots, and a loss scale),
-    and the optimizer's own LR or `LearningRateSchedule`, which the ramp only
-    overrides while the test runs. The restored model is bit-identical to the
-    model before the test. When used as a callback in your own `fit`, restoring
-    happens in `on_train_end`, which Keras skips if `fit` raises; `find()`
-    restores in a `finally` and is safe against errors and interrupts. Either
-    way the optimizer and the train function are the user's again on every
-    exit path (the ramp only exists inside keras_lr's train function).
-
-    The recorded loss must be the loss of each batch: the finder makes the
-    model's loss tracker hold one batch. A `train_step` that reports a loss
-    metric of its own (a running mean) is detected on the first batches and
-    refused with a `ValueError`, as are gradient accumulation and
-    `MultiOptimizer`.
-
-    With `steps_per_execution = k > 1`, Keras reports to callbacks once per
-    execution, so one point is recorded per execution: the loss of its last
-    batch, at the LR of that step. About `num_steps / k` points are recorded;
-    the ramp itself still changes the LR at every step.
-
-    **Several runs.** One range test is one noisy sample: the batches it
-    happened to draw move the suggestion. With `num_runs = n > 1`, `find()`
-    runs the test `n` times from the same model state, all on the same ramp,
-    and puts the model back (bit for bit) between runs. Run `r` draws from
-    `np.random.default_rng([seed, r])`: first, for array inputs, its data
-    order (one permutation of the samples per pass over them, concatenated,
-    cut to the `num_steps * batch_size` samples the run uses; `shuffle=False`
-    keeps the given order), then a fresh seed for each seed generator of the
-    model (Dropout and other random layers; the restore puts the model's own
-    seeds back). Datasets, generators and loaders are iterated as given (a
-    generator continues where the previous run stopped; a shuffling dataset
-    or loader reshuffles). `runs` keeps each run's curve, and `lrs`,
-    `losses`, `raw_losses` and `steps` hold their aggregate:
-
-    ```
-    losses[i] = mean of runs[r].losses at ramp step steps[i], over all runs
-    ```
-    Ramp step `i` has the same LR in every run, so the runs share one grid of
-    log-LR points and are averaged point by point, with no interpolation.
-    The mean (rather than the median) is the estimate of the expected
-    smoothed loss at each LR; the smoothing (the EMA above) already damps the
-    batch noise, and on the steps that every run reached the mean of the
-    smoothed curves is the EMA of the mean batch loss. Runs that diverged
-    stop at different steps: the mean curve ends where the first run
-    stopped (past it, the mean would drop each time a diverging run left it,
-    which the suggestion rules would read as a steep descent); the band of
-    `plot()` still shows how far each run went. `suggestion()`,
-    `suggest_range()` and `plot()` read the aggregate, and
-    `suggestion_spread()` (`spread`, `reliable`) tells how much the per-run
-    suggestions disagree. Used as a callback in your own `fit`, the finder
-    runs once: `num_runs > 1` there raises an error.
-
-    **A validation curve.** `find(..., val_data=..., val_every=k)` also
-    scores a fixed held-out subset (at most `k` batches) after every `k`-th
-    step, in inference mode, without touching the training state: the
-    validation curve `val_lrs`, `val_losses`, which `suggestion(curve="val")`
-    and `plot(curve="val")` read.
+    evaluated inside the compiled train step from the optimizer's step, so
+    exact at every step. For each recorded step the finder keeps the LR, the
+    true loss of that batch and its bias-corrected EMA (`beta`). A run stops
+    when the smoothed loss diverges (`stop_factor`), when a loss is not
+    finite, or after `num_steps` steps. `find()` runs the test `num_runs`
+    times and, with `restore=True`, puts the model back bit for bit on every
+    exit path; the finder is also a callback for your own `fit` (one run).
+    The result is a `keras_lr.RangeTest` (`finder.result`): the curves, the
+    diagnosis, `suggestion()`, `suggest_range()`, `plot()` and `save()`,
+    which the finder offers too. How the test works, how to read it, and what
+    to do when it cannot tell: [the range-test guide](../guide/finder.md).
 
     Args:
         start_lr: the LR of the first step, `> 0`. Defaults to 1e-7.
@@ -151,19 +84,15 @@ class LRFinder(keras.callbacks.Callback):
         mode: `"exponential"` (log-spaced LRs, the usual choice) or
             `"linear"`. Defaults to `"exponential"`.
         beta: the EMA factor of the smoothed loss, in [0, 1). Defaults to 0.98.
-        stop_factor: stop when the smoothed loss exceeds this many times the
-            best (see above), `> 1`. Defaults to 4.
+        stop_factor: a run stops when the smoothed loss exceeds the best so
+            far by `(stop_factor - 1) * |best|` (`smoothed > 4 * best` for a
+            positive loss and the default), `> 1`. Defaults to 4.
         restore: whether to put the model back afterwards (after the last
             run). Defaults to True.
-        verbose: 0 is quiet; 1 shows one progress bar over the test's
-            `num_steps` (one per run with `num_runs > 1`), with the current
-            LR, the smoothed loss and the lowest smoothed loss so far, then
-            one line: why it stopped, the suggestion, and whether it is
-            reliable (`finder.result.summary()` gives the whole diagnosis);
-            2 prints the bar's last state as one line (for logs), then that
-            line. `find()` runs `fit` quietly (no epoch lines); as a callback
-            in your own `fit`, pass `verbose=0` to `fit` to see the bar
-            alone. Defaults to 1.
+        verbose: 0 is quiet; 1 shows one progress bar over the test's steps
+            (one per run), then one line: why it stopped, the suggestion, and
+            whether it is reliable; 2 prints the bar's last state as one line
+            (for logs), then that line. Defaults to 1.
         num_runs: how many times `find()` runs the test, `>= 1`. Defaults
             to 1, a single run.
         seed: the seed of the runs' data orders and random-layer seeds when
@@ -171,9 +100,12 @@ class LRFinder(keras.callbacks.Callback):
             numpy's global generator (which `keras.utils.set_random_seed`
             seeds).
 
-    The recording is read by a `keras_lr.RangeTest` (`finder.result`): its
-    diagnosis, suggestions, plots and file. The finder's own `lrs`,
-    `losses`, `suggestion()`, `plot()`, `save()` ... are those of `result`.
+    Raises:
+        ValueError: for an argument out of its range; and when training
+            starts, for `num_runs > 1` in your own `fit`, gradient
+            accumulation or a `MultiOptimizer`, or (on the first batches) a
+            `train_step` that reports a running-mean loss of its own rather
+            than the loss of each batch.
 
     Attributes:
         result: the `keras_lr.RangeTest` of the last test (None before one).
@@ -182,7 +114,7 @@ class LRFinder(keras.callbacks.Callback):
             suggestion, is it reliable.
         lrs: the LR of each recorded step.
         losses: the smoothed loss of each recorded step (with several runs,
-            the mean over the runs, as above).
+            the mean over the runs).
         raw_losses: the true batch loss of each recorded step (with several
             runs, the mean over the runs).
         steps: the ramp index `i` of each recorded step.
@@ -205,7 +137,7 @@ class LRFinder(keras.callbacks.Callback):
     finder = keras_lr.LRFinder(start_lr=1e-6, end_lr=1.0, num_steps=200)
     finder.find(model, x_train, y_train, batch_size=64)
     finder.plot()
-    lr = finder.suggestion()           # "consensus", the default
+    lr = finder.suggestion()           # "robust", the default
     base_lr, max_lr = finder.suggest_range()
 
     # several runs, and the spread of their suggestions:
@@ -800,7 +732,7 @@ class LRFinder(keras.callbacks.Callback):
         skip_end: int = 5,
         y_lim: tuple[float, float] | None = None,
     ) -> Any:
-        """`result.plot_loss_change()`: the rate of change of the batch loss (seed 000's view).
+        """`result.plot_loss_change()`: the rate of change of the batch loss.
 
         See `keras_lr.RangeTest.plot_loss_change` for the arguments.
 

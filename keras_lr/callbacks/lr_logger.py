@@ -32,11 +32,20 @@ class LRLogger(keras.callbacks.Callback):
     `self.history[key]` (and the optimizer steps in `self.history["step"]`),
     also under `steps_per_execution > 1`, where batch hooks run once per
     execution. It adds a batch hook, which costs a little speed; without
-    `per_batch` the logger only acts once per epoch.
+    `per_batch` the logger only acts once per epoch. More in
+    [the schedules guide](../guide/schedules.md#seeing-the-learning-rate).
 
     Args:
         per_batch: whether to record the LR of every step. Defaults to False.
         key: the logs key. Defaults to `"learning_rate"`, Keras' own key.
+
+    Attributes:
+        history: with `per_batch=True`, `{"step": [...], key: [...]}`: each
+            update's optimizer step and LR (empty lists otherwise).
+
+    Raises:
+        ValueError: for a bad argument; when training starts, for a model
+            without an optimizer or with a `MultiOptimizer`.
 
     Example:
 

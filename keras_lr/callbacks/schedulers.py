@@ -1,24 +1,11 @@
 """Scheduler callbacks: thin glue between a keras_lr schedule and `model.fit`.
 
-Each callback holds one `keras_lr.schedules` object and applies it:
-
-- per step (`unit="step"`): the schedule is evaluated at the optimizer's step
-  inside the train step itself (see `keras_lr.callbacks._control`), so every
-  update uses its exact LR, also with `steps_per_execution > 1`, across
-  several `fit` calls and after resuming from a checkpoint;
-- per epoch (`unit="epoch"`): the LR variable is set at each epoch start from
-  the absolute epoch index, so `initial_epoch` is honoured.
-
-Whatever the callback changes lasts only for its `fit`: at the end (also
-when `fit` raises, see `keras_lr._keras`) the optimizer is as the user had it,
-its LR variable included. The LRs the schedule applied are in `history`
-(`logs["learning_rate"]`), `learning_rates` and `keras_lr.LRLogger`. A
-second `fit` with the same callback reuses its compiled train step.
-
-At each epoch end the callback writes the LR of the last update to
-`logs["learning_rate"]` (as Keras' `LearningRateScheduler` does), so `History`,
-`CSVLogger` and `TensorBoard` record it, and it appends the LRs it applied to
-`self.learning_rates`.
+Each callback holds one `keras_lr.schedules` object and applies it per step
+(`unit="step"`: evaluated at the optimizer's step inside the compiled train
+step) or per epoch (`unit="epoch"`: the LR variable set at each epoch start
+from the absolute epoch index). What it changes lasts only for its `fit`.
+The guide explains the units, exactness and resuming (docs/guide/schedules.md)
+and how every change is undone (docs/guide/ownership.md).
 """
 
 from __future__ import annotations
@@ -50,15 +37,32 @@ class ScheduleCallback(keras.callbacks.Callback):
     from their arguments. Use it directly for `Piecewise`, `StepDecay`,
     `Polynomial`, `Join`, `Warmup` and your own schedules.
 
+    With `unit="step"`, update `t` uses `schedule(t)` at the optimizer's step
+    `t`, evaluated inside the compiled train step: exact with
+    `steps_per_execution > 1`, across `fit` calls and after resuming from a
+    checkpoint. With `unit="epoch"`, epoch `e` (the absolute index, so
+    `initial_epoch` continues it) uses `schedule(e)`. After `fit`, on every
+    exit path, the optimizer's LR is the user's again. At each epoch end
+    `logs["learning_rate"]` holds the LR of the epoch's last update, as with
+    Keras' `LearningRateScheduler`. See the guide:
+    [schedules and callbacks](../guide/schedules.md) and
+    [who owns the learning rate](../guide/ownership.md).
+
     Args:
         schedule: a `LearningRateSchedule` (or function of the step written
             with `keras.ops`).
         unit: `"step"` (the schedule is a function of the optimizer step) or
             `"epoch"` (a function of the epoch index). Defaults to `"step"`.
-        verbose: 0 is quiet, 1 prints the LR at each epoch start.
+        verbose: 0 is quiet, 1 prints the LR at each epoch start. Defaults
+            to 0.
+
+    Raises:
+        ValueError: for a bad argument; and when training starts, when the
+            optimizer was created with its own `LearningRateSchedule` (use
+            the schedule or the callback, not both) or is a `MultiOptimizer`.
 
     Attributes:
-        learning_rates: the LRs applied, one per step (`unit="step"`) or per
+        learning_rates: the LRs applied, one per update (`unit="step"`) or per
             epoch (`unit="epoch"`).
 
     Example:
@@ -142,7 +146,8 @@ class ExponentDecayScheduler(ScheduleCallback):
     `t` is the absolute epoch index (so `initial_epoch` is honoured on resume);
     with `unit="step"`, `t` is the optimizer's step. The formula is
     `keras_lr.schedule_math.exponential`; `keras_lr.schedules.ExponentialDecay`
-    is the same schedule for an optimizer.
+    is the same schedule for an optimizer. Units and resuming:
+    [the schedules guide](../guide/schedules.md#per-step-or-per-epoch).
 
     Args:
         initial_lr: the LR at `t = 0`, `> 0`.
@@ -182,7 +187,9 @@ class WarmupCosineDecay(ScheduleCallback):
 
     See `keras_lr.schedules.WarmupCosine` for the exact formula and its
     equivalence with Keras' `CosineDecay` and PyTorch's
-    `CosineAnnealingWarmRestarts`.
+    `CosineAnnealingWarmRestarts`. The restarts are those of SGDR (Loshchilov
+    and Hutter, 2017). Applied as `ScheduleCallback` applies any schedule
+    ([the schedules guide](../guide/schedules.md)).
 
     Args:
         peak_lr: the LR at the end of warmup.
