@@ -126,6 +126,15 @@ def _finder_figure(finder: Any, sma: int) -> Any:
 
 # ---------------------------------------------------------------- plot
 def run_plot(args: argparse.Namespace) -> None:
+    """`keras-lr plot`: evaluates a schedule at steps 0 .. N-1, writes the figure (and CSV).
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+
+    Raises:
+        CommandError: neither `--steps` nor `--total-steps` is given where one is needed.
+        ValueError: the schedule class rejects an argument (Keras-style message).
+    """
     import numpy as np
 
     from keras_lr import schedules
@@ -235,6 +244,16 @@ def _check_arrays(path: str, arrays: Any) -> None:
 
 
 def run_find(args: argparse.Namespace) -> None:
+    """`keras-lr find`: the LR range test on a saved model and the arrays of an .npz file.
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+
+    Raises:
+        CommandError: the data or the model cannot be used (unreadable, no samples,
+            non-finite values, lengths that differ, no optimizer).
+        ValueError: `LRFinder` rejects an argument (Keras-style message).
+    """
     import keras
 
     import keras_lr.schedules  # noqa: F401  (registers keras_lr's classes for load_model)
@@ -384,6 +403,14 @@ def _demo_model(kind: str) -> Any:
 
 
 def run_demo(args: argparse.Namespace) -> None:
+    """`keras-lr demo`: range test, then warmup-cosine training at the suggestion.
+
+    On `synthetic_images`; writes lr_finder.png, schedule.png, history.png and
+    lr_finder.json into `args.out` and prints the validation accuracy.
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+    """
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
 
