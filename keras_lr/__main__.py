@@ -1,8 +1,8 @@
-"""`python -m keras_lr`: the `keras-lr` command (`python -m keras_lr_cli` starts faster)."""
+"""`python -m keras_lr`: the `keras-lr` command."""
 
 import sys
 
-from keras_lr_cli import main
+from keras_lr.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -300,7 +300,8 @@ def test_find_quiet_without_targets_key(tmp_path, capsys, saved_model):
 
 # ---------------------------------------------------------------- demo
 @pytest.mark.slow
-def test_demo_writes_figures_and_reports_accuracy(tmp_path, capsys):
+def test_demo_writes_figures_and_reports_accuracy(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # the demo needs no scikit-learn
     out_dir = tmp_path / "demo"
     argv = ["demo", "--out", str(out_dir), "--steps", "40", "--epochs", "1"]
     argv += ["--backend", keras.config.backend()]  # the current one: no new process
