@@ -2,7 +2,7 @@
 
 import sys
 
-from keras_lr.cli import main
+from keras_lr_cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -50,7 +50,7 @@ PYTHON="$PY" bash scripts/build_docs.sh --quiet -d "$(mktemp -d)" || status=1
 # ------------------------------------------------------ end API reference
 
 echo "=== ruff"
-"$PY" -m ruff check keras_lr tests benchmarks scripts || status=1
+"$PY" -m ruff check keras_lr keras_lr_cli tests benchmarks scripts || status=1
 
 # ------------------------------------------------------------------------------
 # Oldest supported Keras (issue #13). The smoke subset (`-m smoke`: scheduler

@@ -1,6 +1,6 @@
 """The check every CLI usage-error test makes, shared by test_cli.py and test_cli_errors.py."""
 
-from keras_lr.cli import main
+from keras_lr_cli import main
 
 
 def assert_usage_error(capsys, argv, *fragments):

@@ -1,4 +1,4 @@
-"""Tests of the `keras-lr` command (`keras_lr.cli.main`), in-process.
+"""Tests of the `keras-lr` command (`keras_lr_cli.main`), in-process.
 
 Expected learning rates are closed forms computed here with numpy, never with
 keras_lr.
@@ -17,7 +17,7 @@ import pytest
 from cli_checks import assert_usage_error
 
 import keras_lr
-from keras_lr.cli import main
+from keras_lr_cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -40,7 +40,7 @@ def assert_png(path):
 # ---------------------------------------------------------------- help
 def test_help_runs_as_a_module():
     result = subprocess.run(
-        [sys.executable, "-m", "keras_lr.cli", "--help"],
+        [sys.executable, "-m", "keras_lr_cli", "--help"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from keras_lr.cli.commands import synthetic_images
+from keras_lr_cli.commands import synthetic_images
 
 
 def test_shapes_range_and_balanced_classes():

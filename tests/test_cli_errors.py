@@ -1,6 +1,6 @@
 """The `keras-lr` command on bad input: one line on stderr, exit code 2, before any training.
 
-Every case calls `keras_lr.cli.main` in-process with `LRFinder.find` and
+Every case calls `keras_lr_cli.main` in-process with `LRFinder.find` and
 `model.fit` replaced by a guard that fails the test, so that an error which
 only comes after the training (or after part of it) is caught. The startup
 tests run the command in a fresh Python and check, from `sys.modules`, that
@@ -17,7 +17,7 @@ import pytest
 from cli_checks import assert_usage_error
 
 import keras_lr
-import keras_lr.cli
+import keras_lr_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(keras_lr.__file__)))
 
@@ -65,7 +65,7 @@ def no_training(monkeypatch):
 
 
 def run_cli(capsys, argv):
-    code = keras_lr.cli.main(argv)
+    code = keras_lr_cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -195,9 +195,9 @@ def python(code):
 
 def test_entry_module_imports_no_keras():
     result = python(
-        "import sys, keras_lr.cli, keras_lr.cli.parser, keras_lr.cli.options\n"
+        "import sys, keras_lr_cli, keras_lr_cli.parser, keras_lr_cli.options\n"
         "heavy = sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', "
-        "'numpy', 'matplotlib', 'keras_lr.cli.commands') if m in sys.modules)\n"
+        "'numpy', 'matplotlib', 'keras_lr_cli.commands') if m in sys.modules)\n"
         "print(heavy)"
     )
     assert result.returncode == 0, result.stderr
@@ -212,15 +212,15 @@ def test_entry_module_imports_no_keras():
         ["demo", "--help"],
         ["find", "--help"],
         ["plot", "--help"],
-        *[["plot", name, "--help"] for name in keras_lr.cli.SCHEDULES],
+        *[["plot", name, "--help"] for name in keras_lr_cli.SCHEDULES],
         ["plot", "constant", "--value", "x", "--steps", "3"],
         ["find", "a.keras", "b.npz"],
     ],
 )
 def test_help_and_usage_errors_import_no_keras(argv):
     result = python(
-        "import sys, keras_lr.cli\n"
-        f"code = keras_lr.cli.main({argv!r})\n"
+        "import sys, keras_lr_cli\n"
+        f"code = keras_lr_cli.main({argv!r})\n"
         "assert 'keras' not in sys.modules, 'keras was imported'\n"
         "sys.exit(code)"
     )
@@ -232,16 +232,10 @@ def test_help_and_usage_errors_import_no_keras(argv):
 def test_console_script_is_the_cli_main():
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
-    assert 'keras-lr = "keras_lr.cli:main"' in text
-    assert 'packages = ["keras_lr"]' in text  # one top-level package in the wheel
-    assert "keras_lr" + "_cli" not in text  # the old second package
+    assert 'keras-lr = "keras_lr_cli:main"' in text
+    assert 'packages = ["keras_lr", "keras_lr_cli"]' in text  # the command beside the package
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keras_lr/__init__ is lazy (PEP 562): `import keras_lr` no longer registers the "
-    "schedule classes, so load_model cannot find them until keras_lr.schedules is imported",
-)
 def test_importing_keras_lr_still_registers_its_classes():
     """`load_model` finds keras_lr's classes after `import keras_lr`."""
     result = python(

@@ -1,4 +1,4 @@
-"""The `keras-lr` option table (`keras_lr.cli.options`) against keras_lr's public API.
+"""The `keras-lr` option table (`keras_lr_cli.options`) against keras_lr's public API.
 
 The table is data written by hand; these tests hold it to the classes and
 lists it mirrors: each schedule family's arguments against
@@ -12,9 +12,9 @@ import pytest
 
 import keras_lr
 from keras_lr import schedules
-from keras_lr.cli import main, options
-from keras_lr.cli.commands import suggestion_methods
 from keras_lr.plotting import MAX_PLOT_STEPS
+from keras_lr_cli import main, options
+from keras_lr_cli.commands import suggestion_methods
 
 FAMILIES = {family.name: family for family in options.SCHEDULE_FAMILIES}
 

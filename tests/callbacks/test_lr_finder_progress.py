@@ -147,7 +147,7 @@ def test_fit_verbose_passed_to_find_is_still_honoured(capsys, verbose):
 
 
 def test_keras_lr_find_command_shows_one_bar(tmp_path, capsys):
-    from keras_lr.cli import main
+    from keras_lr_cli import main
 
     x, y = regression_data(40)
     data = tmp_path / "data.npz"

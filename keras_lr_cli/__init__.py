@@ -7,18 +7,22 @@ keras-lr find MODEL.keras DATA.npz [--x-key x] [--y-key y] [--num-runs N] [-o fi
 ```
 
 Run `keras-lr COMMAND --help` for the options of each command. The same
-commands run as `python -m keras_lr` and `python -m keras_lr.cli`.
+commands run as `python -m keras_lr_cli` and `python -m keras_lr` (which imports Keras first).
 
-- `keras_lr.cli.options`: the option table (data: each schedule family's
+- `keras_lr_cli.options`: the option table (data: each schedule family's
   arguments, the commands' options);
-- `keras_lr.cli.parser`: the `argparse` parser built from it, and the checks
+- `keras_lr_cli.parser`: the `argparse` parser built from it, and the checks
   of input files and output paths;
-- `keras_lr.cli.commands`: the commands, which import Keras.
+- `keras_lr_cli.commands`: the commands, which import Keras.
 
-This package and its parser import only the standard library (and
-`import keras_lr`, which loads no Keras): `--help` and a mistyped argument
-answer at once. Keras is imported only once every argument, input file and
-output path has been checked, when `main` runs the command.
+This package and its parser import only the standard library: `--help` and
+a mistyped argument answer at once. Keras is imported only once every
+argument, input file and output path has been checked, when `main` runs the
+command. That is why the command is a package of its own, beside `keras_lr`
+rather than inside it: where Keras is installed, `import keras_lr` imports it
+(several seconds), so that keras_lr's serializable classes are registered
+before any `keras.saving.load_model`, and any `keras_lr.<module>` import runs
+that first.
 
 Bad input (a missing file, swapped arguments, an unknown name, a bad number,
 an output that cannot be written, a schedule argument that keras_lr rejects)
@@ -33,8 +37,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from keras_lr.cli.options import SCHEDULES
-from keras_lr.cli.parser import PROG, CommandError, UsageError, build_parser, check_args, one_line
+from keras_lr_cli.options import SCHEDULES
+from keras_lr_cli.parser import PROG, CommandError, UsageError, build_parser, check_args, one_line
 
 __all__ = ["main", "SCHEDULES", "CommandError"]
 
@@ -55,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
 
-    >>> from keras_lr.cli import main
+    >>> from keras_lr_cli import main
     >>> main(["plot", "constant", "--value", "1e-3", "--steps", "10", "-o", "lr.png"])  # doctest: +SKIP
     0
     """
@@ -78,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is not None:
             return code
     try:
-        from keras_lr.cli import commands
+        from keras_lr_cli import commands
 
         commands.COMMANDS[args.run](args)
     except CommandError as error:
@@ -120,4 +124,4 @@ def _switch_backend(backend: str, argv: list[str]) -> int | None:
         )
     print(f"{PROG}: switching to the {backend} backend (new process)", flush=True)
     env = dict(os.environ, KERAS_BACKEND=backend, **{_REEXEC_GUARD: "1"})
-    return subprocess.call([sys.executable, "-m", "keras_lr.cli", *argv], env=env)
+    return subprocess.call([sys.executable, "-m", "keras_lr_cli", *argv], env=env)

@@ -1,6 +1,6 @@
 """The `keras-lr` command's work: the demo, schedule previews and the LR range test.
 
-`keras_lr.cli.main` parses and checks the arguments (`keras_lr.cli.parser`,
+`keras_lr_cli.main` parses and checks the arguments (`keras_lr_cli.parser`,
 the standard library only), then calls `COMMANDS[name](args)`. Each command
 imports Keras, the backend, numpy and matplotlib inside the function.
 """
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from keras_lr.cli.parser import CommandError, one_line
+from keras_lr_cli.parser import CommandError, one_line
 
 __all__ = ["COMMANDS", "run_demo", "run_find", "run_plot", "suggestion_methods"]
 
@@ -129,7 +129,7 @@ def run_plot(args: argparse.Namespace) -> None:
     """`keras-lr plot`: evaluates a schedule at steps 0 .. N-1, writes the figure (and CSV).
 
     Args:
-        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
 
     Raises:
         CommandError: neither `--steps` nor `--total-steps` is given where one is needed.
@@ -247,7 +247,7 @@ def run_find(args: argparse.Namespace) -> None:
     """`keras-lr find`: the LR range test on a saved model and the arrays of an .npz file.
 
     Args:
-        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
 
     Raises:
         CommandError: the data or the model cannot be used (unreadable, no samples,
@@ -409,7 +409,7 @@ def run_demo(args: argparse.Namespace) -> None:
     lr_finder.json into `args.out` and prints the validation accuracy.
 
     Args:
-        args: the parsed, checked arguments (`keras_lr.cli.parser`).
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
     """
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)

@@ -1,9 +1,9 @@
 """The `keras-lr` command's parser and input checks: the standard library only.
 
 `build_parser()` makes the `argparse` parser from the option table
-(`keras_lr.cli.options`); `check_args` checks the input files and output
+(`keras_lr_cli.options`); `check_args` checks the input files and output
 paths. Neither imports Keras, numpy or keras_lr's other modules, so `--help`
-and bad input answer at once; `keras_lr.cli.commands` does the work.
+and bad input answer at once; `keras_lr_cli.commands` does the work.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from keras_lr.cli.options import (
+from keras_lr_cli.options import (
     DEMO_OPTIONS,
     FIND_OPTIONS,
     MAX_INT,
@@ -155,10 +155,18 @@ _PARAM_KINDS: dict[str, tuple[Callable[[str], Any], dict[str, Any]]] = {
 
 
 # ---------------------------------------------------------------- parser
+def version() -> str:
+    """The installed keras-lr's version, read without importing `keras_lr` (which imports Keras)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("keras-lr")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `keras-lr` parser, built from the option table; its errors raise `UsageError`."""
-    from keras_lr import __version__
-
     parser = _Parser(
         prog=PROG,
         formatter_class=_Formatter,
@@ -185,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
             `keras-lr plot SCHEDULE --help` the arguments of a schedule."""
         ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = commands.add_parser(
         "demo",

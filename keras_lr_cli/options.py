@@ -8,7 +8,7 @@ Everything the parser offers is written here once, as data:
 - `DEMO_OPTIONS`, `FIND_OPTIONS`, `PLOT_OUTPUT_OPTIONS` and `BACKEND_OPTION`:
   the options of each command.
 
-`keras_lr.cli.parser` builds the `argparse` parser from these tables. Nothing
+`keras_lr_cli.parser` builds the `argparse` parser from these tables. Nothing
 here reads keras_lr's source or imports it; tests/test_cli_options.py checks
 that each family's arguments equal `inspect.signature` of its class, and
 that the choices equal keras_lr's own lists.

@@ -1,8 +1,0 @@
-"""`python -m keras_lr.cli`: the `keras-lr` command."""
-
-import sys
-
-from keras_lr.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
