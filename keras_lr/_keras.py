@@ -72,8 +72,9 @@ tests, `pytest -m smoke`, runs on Keras 3.5.0 in CI):
 from __future__ import annotations
 
 import contextlib
+import itertools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -105,6 +106,7 @@ OPTIONAL_NAMES = frozenset({("keras.optimizers", "MultiOptimizer")})
 
 _LR_METHOD = "_get_current_learning_rate"
 _SEED_STATE = "seed_generator_state"
+_TRACED: Any = object()  # `Patch.apply()` default: the LR is traced from the step
 
 
 def _require(obj: Any, name: str) -> Any:
@@ -176,43 +178,93 @@ def read_float(variable: Any) -> float:
     return float(ops.convert_to_numpy(variable))
 
 
-@contextlib.contextmanager
+class Patch:
+    """The patch of one optimizer (and loss tracker), prepared once, applied per block.
+
+    `apply()` sets the instance-level attributes and returns a context manager
+    (a `contextlib.ExitStack`) that removes them on the way out, whatever
+    happens. Neither `apply()`'s context manager nor the LR it installs for a
+    host-side `value` runs any Python of keras_lr's, so that an eager step
+    (PyTorch) pays one call per step for the patch.
+
+    Args:
+        optimizer: the optimizer (a `LossScaleOptimizer` is unwrapped).
+        lr_of_step: the LR as a function of the optimizer's micro-step
+            counter (`_iterations`), traced into the step; None leaves the LR.
+        tracker: the model's loss tracker, reset before each update so that
+            it holds the loss of one batch; None leaves it.
+        on_update: called at each update of the tracker (once per trace on
+            TensorFlow and JAX, per step when the step runs eagerly).
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        lr_of_step: Callable[[Any], Any] | None,
+        tracker: Any = None,
+        on_update: Callable[[], None] | None = None,
+    ) -> None:
+        optimizer = unwrap(optimizer)
+        self.state = vars(optimizer)
+        self.lr_method: Callable[[], Any] | None = None
+        self.tracker_updates = 0
+        if lr_of_step is not None:
+            _require(optimizer, _LR_METHOD)
+            counter = _require(optimizer, "_iterations")
+            self.lr_method = lambda: lr_of_step(counter)
+        self.tracker_state: dict | None = None
+        self.update_state: Callable[..., Any] | None = None
+        if tracker is not None:
+            update_state = type(tracker).update_state
+
+            def update_batch_only(*args: Any, **kwargs: Any) -> Any:
+                self.tracker_updates += 1
+                if on_update is not None:
+                    on_update()
+                for variable in tracker.variables:
+                    variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
+                return update_state(tracker, *args, **kwargs)
+
+            self.tracker_state = vars(tracker)
+            self.update_state = update_batch_only
+
+    def apply(self, value: Any = _TRACED) -> contextlib.ExitStack:
+        """Patches now; the returned context manager unpatches.
+
+        Args:
+            value: the LR itself for this block, when the host knows it (a
+                device scalar: PyTorch's eager step); by default the LR is
+                `lr_of_step(_iterations)`, read where the step reads it.
+        """
+        stack = contextlib.ExitStack()
+        state = self.state
+        if value is not _TRACED:
+            stack.callback(state.pop, _LR_METHOD, None)
+            state[_LR_METHOD] = itertools.repeat(value).__next__
+        elif self.lr_method is not None:
+            stack.callback(state.pop, _LR_METHOD, None)
+            state[_LR_METHOD] = self.lr_method
+        if self.tracker_state is not None:
+            stack.callback(self.tracker_state.pop, "update_state", None)
+            self.tracker_state["update_state"] = self.update_state
+        return stack
+
+
 def patched(
     optimizer: Any,
     lr_of_step: Callable[[Any], Any] | None,
     tracker: Any = None,
     on_update: Callable[[], None] | None = None,
-) -> Iterator[None]:
+) -> contextlib.AbstractContextManager:
     """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
 
     With a `tracker` (the model's loss tracker), the tracker is also reset
     before each update, so that it holds the loss of one batch, and
     `on_update` is called at each of its updates (once per trace on TF/JAX).
     Both are instance attributes, removed on the way out whatever happens.
+    The one place keras_lr patches an optimizer (see `Patch`).
     """
-    optimizer = unwrap(optimizer)
-    state = vars(optimizer)
-    if lr_of_step is not None:
-        _require(optimizer, _LR_METHOD)
-        counter = _require(optimizer, "_iterations")
-        state[_LR_METHOD] = lambda: lr_of_step(counter)
-    if tracker is not None:
-        update_state = type(tracker).update_state
-
-        def update_batch_only(*args: Any, **kwargs: Any) -> Any:
-            if on_update is not None:
-                on_update()
-            for variable in tracker.variables:
-                variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
-            return update_state(tracker, *args, **kwargs)
-
-        vars(tracker)["update_state"] = update_batch_only
-    try:
-        yield
-    finally:
-        state.pop(_LR_METHOD, None)
-        if tracker is not None:
-            vars(tracker).pop("update_state", None)
+    return Patch(optimizer, lr_of_step, tracker, on_update).apply()
 
 
 def loss_tracker(model: Any) -> Any:
@@ -257,8 +309,18 @@ def train_function(model: Any) -> Any:
     return _require(model, "train_function")
 
 
+def train_step_looked_up_per_call() -> bool:
+    """Whether the train function Keras builds looks `model.train_step` up at each call.
+
+    PyTorch's does (its step runs eagerly, so the patch must be entered per
+    call, around the built function); TensorFlow's and JAX's capture the
+    step function when the train function is built, and trace it.
+    """
+    return keras.config.backend() == "torch"
+
+
 class TrainFunctionSwap:
-    """Puts `wrapper` in `model.train_function` for the length of one `fit`.
+    """Puts keras_lr's train function in `model.train_function` for the length of one `fit`.
 
     `release()` puts the user's train function back; it runs from the owner's
     `on_train_end`, or from the model's next `make_train_function()` call (the
@@ -279,14 +341,14 @@ class TrainFunctionSwap:
         model = self._model()
         return model is not None and "make_train_function" in vars(model)
 
-    def install(self, wrapper: Callable[..., Any] | None) -> None:
-        """Installs `wrapper` (None: only the release hook) over the user's function."""
+    def install(self, function: Callable[..., Any] | None) -> None:
+        """Installs `function` (None: only the release hook) over the user's function."""
         model = self._model()
         self.user_function = _require(model, "train_function")
-        self.wrapper = wrapper
+        self.wrapper = function
         self.forced = False
-        if wrapper is not None:
-            model.train_function = wrapper
+        if function is not None:
+            model.train_function = function
         real = type(model).make_train_function
 
         def make_train_function(force: bool = False) -> Any:
@@ -302,8 +364,24 @@ class TrainFunctionSwap:
 
         vars(model)["make_train_function"] = make_train_function
 
-    def build(self) -> Any:
-        """A new compiled train function of the model's (traced at its first call)."""
+    def replace(self, function: Callable[..., Any]) -> None:
+        """Installs another function of keras_lr's during the owner's `fit` (a new schedule)."""
+        model = self._model()
+        if self.wrapper is not None and model is not None and model.train_function is self.wrapper:
+            model.train_function = function
+            self.wrapper = function
+
+    def build(self, patch: Callable[[], contextlib.AbstractContextManager] | None) -> Any:
+        """A new compiled train function of the model's (traced at its first call).
+
+        Its step function enters `patch()` around the model's `train_step`:
+        on TensorFlow and JAX while the step is traced (also at a retrace,
+        such as a last partial batch), and at every call when it runs
+        eagerly (`run_eagerly`, or `jit_compile=False` on JAX). PyTorch's
+        train function looks `train_step` up per call
+        (`train_step_looked_up_per_call`): the caller enters the patch
+        around each call instead.
+        """
         model = self._model()
         current = model.train_function
         # JAX caches traces by function: `jit(model.train_step)` of a bound
@@ -312,7 +390,15 @@ class TrainFunctionSwap:
         train_step = model.train_step
         state = vars(model)
         had_own = "train_step" in state
-        state["train_step"] = lambda *args, **kwargs: train_step(*args, **kwargs)
+        if patch is None:
+            state["train_step"] = lambda *args, **kwargs: train_step(*args, **kwargs)
+        else:
+
+            def step(*args: Any, **kwargs: Any) -> Any:
+                with patch():
+                    return train_step(*args, **kwargs)
+
+            state["train_step"] = step
         try:
             type(model).make_train_function(model, force=True)
         finally:

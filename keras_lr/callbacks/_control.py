@@ -26,7 +26,6 @@ docstring states the contract.
 from __future__ import annotations
 
 import collections
-import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -181,6 +180,37 @@ def schedule_values(schedule: Callable[[Any], Any], steps: Sequence[int] | np.nd
 
 
 # ------------------------------------------------------------ the control
+class _Compiled:
+    """A compiled train function of keras_lr's, the schedule it applies and its patch."""
+
+    __slots__ = ("schedule", "function", "patch")
+
+    def __init__(self, schedule: Callable[[Any], Any], function: Any, patch: Any) -> None:
+        self.schedule = schedule
+        self.function = function
+        self.patch = patch
+
+
+def two_owners_message(first: Any, second: Any) -> str:
+    """The error for two keras_lr callbacks that would both set the LR in one `fit`."""
+    a, b = type(first).__name__, type(second).__name__
+    names = f"two `{a}` callbacks" if a == b else f"`{a}` and `{b}`"
+    finder = "LRFinder" in (a, b)
+    fix = (
+        "Run the range test in a `fit` (or `LRFinder.find`) of its own, without another "
+        "keras_lr scheduler callback or LR finder, then schedule in a separate `fit`."
+        if finder
+        else "Pass one scheduler callback per `fit`: combine schedules into one with "
+        "`keras_lr.schedules.Join` (or `Warmup`) and a `keras_lr.ScheduleCallback`, and "
+        "lower a schedule on plateaus with `keras_lr.ReduceLROnPlateau`."
+    )
+    return (
+        f"{names} both set the learning rate in this `fit`: only one keras_lr callback "
+        f"can own it, and the other would record learning rates that the updates did not "
+        f"use. {fix} Received: callbacks including {a} and {b}"
+    )
+
+
 class LRControl:
     """The LR state of one model: its owner in this `fit`, schedules, factor, cache."""
 
@@ -194,15 +224,13 @@ class LRControl:
         self.factor: tuple[float, float] | None = None
         self.plateau: Any = None
         self.track_loss = False
-        self.tracker_updates = 0
-        self.calls = 0  # of keras_lr's train function in this fit
         self.segments: list[tuple[int, Callable[[Any], Any]]] = []
         self._user_lr: Any = None
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._scaled: dict[Any, Any] = {}
         self._cache_key: Any = None
-        self._host_step: int | None = None
-        self._current: Any = None
+        self._host_step: int | None = None  # PyTorch's eager step: counted on the host
+        self._current: _Compiled | None = None
 
     @property
     def model(self) -> Any:
@@ -223,13 +251,13 @@ class LRControl:
         track_loss: bool = False,
     ) -> None:
         """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`)."""
-        if self.swap.installed:  # another keras_lr callback took the LR in this fit
-            if self.owner is not None and self.owner is not owner:
-                warnings.warn(
-                    f"{type(owner).__name__} takes over the learning rate from "
-                    f"{type(self.owner).__name__}. Use one keras_lr scheduler callback per `fit`.",
-                    stacklevel=3,
-                )
+        if self.swap.installed and self.owner is not None and self.owner is not owner:
+            # Another keras_lr callback took the LR in this fit: one of them would
+            # record LRs that the updates did not use.
+            first = self.owner
+            self.swap.release()
+            raise ValueError(two_owners_message(first, owner))
+        if self.swap.installed:
             self.swap.release()
         model = self.model
         user_function = _keras.train_function(model)
@@ -241,18 +269,16 @@ class LRControl:
         self.scalable = scalable
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
-        self.tracker_updates = 0
-        self.calls = 0
         self._host_step = None
         variable = _keras.lr_variable(self.optimizer)
         self._user_lr = None if variable is None else np.array(ops.convert_to_numpy(variable))
         self.segments = []
         if schedule is not None:
             self.segments.append((updates(self.optimizer), self.effective()))
-        self.swap.on_force = self._rebuild
-        self.swap.install(self._call if schedule is not None else None)
-        self.swap.on_release = self._on_release
         self._prepare()
+        self.swap.on_force = self._rebuild
+        self.swap.install(None if self._current is None else self._current.function)
+        self.swap.on_release = self._on_release
 
     def _prepare(self) -> None:
         """Builds (or finds) the compiled step for the current schedule.
@@ -261,10 +287,25 @@ class LRControl:
         JAX's `fit` takes the variables' values out of them during its epochs.
         """
         self._current = None if self.schedule is None else self._compiled(self.segments[-1][1])
+        if self._current is not None:
+            self.swap.replace(self._current.function)
 
     def _rebuild(self) -> None:
         self._cache.clear()
         self._prepare()
+
+    def stepped(self) -> bool:
+        """Whether an update happened since the owner took the LR (a train step ran)."""
+        return bool(self.segments) and updates(self.optimizer) > self.segments[0][0]
+
+    @property
+    def tracker_updated(self) -> bool:
+        """Whether the current train step updates the model's loss tracker (the finder's check).
+
+        Counted where the patched tracker runs: when the step is traced
+        (TensorFlow, JAX), or at each step (PyTorch).
+        """
+        return self._current is not None and self._current.patch.tracker_updates > 0
 
     def release(self, owner: Any) -> None:
         """Gives the model back as the user had it (called at `on_train_end`)."""
@@ -324,38 +365,59 @@ class LRControl:
         _keras.lr_variable(self.optimizer).assign(value)
 
     # ---------------------------------------------------------- the step
-    def _compiled(self, schedule: Callable[[Any], Any]) -> Any:
+    def _compiled(self, schedule: Callable[[Any], Any]) -> _Compiled:
         key = (id(schedule), self.track_loss)
         entry = self._cache.get(key)
-        if entry is None or entry[0] is not schedule:
-            entry = self._cache[key] = (schedule, self.swap.build())
+        if entry is None or entry.schedule is not schedule:
+            entry = self._cache[key] = self._build(schedule)
             while len(self._cache) > _CACHE_SIZE:  # the finder's ramps are one-offs
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
-        return entry[1]
+        return entry
 
-    def _count_update(self) -> None:
-        self.tracker_updates += 1
+    def _build(self, schedule: Callable[[Any], Any]) -> _Compiled:
+        """keras_lr's train function for `schedule`, with no Python of keras_lr's per step.
 
-    def _call(self, *args: Any, **kwargs: Any) -> Any:
-        """keras_lr's train function: the owner's schedule, for this call only."""
-        schedule = self.segments[-1][1]
-        compiled = self._current
-        optimizer = self.optimizer
-        if keras.config.backend() == "torch" and not getattr(self.model, "jit_compile", False):
-            if self._host_step is None:  # one read per fit; then counted on the host
-                self._host_step = _keras.micro_steps(optimizer)
-            value = table_for(schedule).tensor_at(self._host_step)
-            lr_of_step = lambda step: value  # noqa: E731
-        else:
-            lr_of_step = schedule
-        self.calls += 1
-        tracker = _keras.loss_tracker(self.model) if self.track_loss else None
-        with _keras.patched(optimizer, lr_of_step, tracker, self._count_update):
-            outputs = compiled(*args, **kwargs)
-        if self._host_step is not None:
-            self._host_step += 1
-        return outputs
+        TensorFlow and JAX: the step function enters the patch around
+        `train_step`, so the schedule is traced into the compiled step (at
+        each trace, a retrace included) and the function Keras builds is
+        installed as it is. PyTorch (eager): one wrapper per call looks the
+        LR of the host-counted step up in the schedule's `StepTable` and
+        enters the patch with that value (two calls per step in all).
+        """
+        model = self.model
+        tracker = _keras.loss_tracker(model) if self.track_loss else None
+        eager_lookup = _keras.train_step_looked_up_per_call()
+        if not eager_lookup:
+            patch = _keras.Patch(self.optimizer, schedule, tracker)
+            return _Compiled(schedule, self.swap.build(patch.apply), patch)
+        inner = self.swap.build(None)
+        if getattr(model, "jit_compile", False):  # torch.compile traces the schedule
+            patch = _keras.Patch(self.optimizer, schedule, tracker)
+
+            def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                with patch.apply():
+                    return inner(*args, **kwargs)
+
+            return _Compiled(schedule, compiled_step, patch)
+        patch = _keras.Patch(self.optimizer, None, tracker)
+        table = table_for(schedule)
+        control = self
+
+        def eager_step(*args: Any, **kwargs: Any) -> Any:
+            step = control._host_step
+            if step is None:  # one read per fit; then counted on the host
+                step = _keras.micro_steps(control.optimizer)
+            control._host_step = step + 1
+            start = table.start
+            if start is not None and start <= step < start + table.length:
+                value = table.tensor[step - start]
+            else:  # a new block: one vectorized call per `_TABLE_SIZE` steps
+                value = table.tensor_at(step)
+            with patch.apply(value):
+                return inner(*args, **kwargs)
+
+        return _Compiled(schedule, eager_step, patch)
 
     # ---------------------------------------------------------- records
     def applied_lrs(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray:
