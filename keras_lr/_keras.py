@@ -90,6 +90,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.optimizers.Optimizer", "_learning_rate", "attribute"),
     ("keras.optimizers.Optimizer", "_get_current_learning_rate", "method"),
     ("keras.optimizers.Optimizer", "gradient_accumulation_steps", "attribute"),
+    ("keras.optimizers.Optimizer", "finalize_variable_values", "method"),
     ("keras.optimizers.LossScaleOptimizer", "inner_optimizer", "attribute"),
     ("keras.optimizers", "MultiOptimizer", "class"),
     ("keras.Model", "_loss_tracker", "attribute"),
@@ -106,7 +107,6 @@ OPTIONAL_NAMES = frozenset({("keras.optimizers", "MultiOptimizer")})
 
 _LR_METHOD = "_get_current_learning_rate"
 _SEED_STATE = "seed_generator_state"
-_TRACED: Any = object()  # `Patch.apply()` default: the LR is traced from the step
 
 
 def _require(obj: Any, name: str) -> Any:
@@ -228,17 +228,17 @@ class Patch:
             self.tracker_state = vars(tracker)
             self.update_state = update_batch_only
 
-    def apply(self, value: Any = _TRACED) -> contextlib.ExitStack:
+    def apply(self, value: Any = None) -> contextlib.ExitStack:
         """Patches now; the returned context manager unpatches.
 
         Args:
             value: the LR itself for this block, when the host knows it (a
-                device scalar: PyTorch's eager step); by default the LR is
-                `lr_of_step(_iterations)`, read where the step reads it.
+                device scalar: PyTorch's eager step); by default (None) the
+                LR is `lr_of_step(_iterations)`, read where the step reads it.
         """
         stack = contextlib.ExitStack()
         state = self.state
-        if value is not _TRACED:
+        if value is not None:
             stack.callback(state.pop, _LR_METHOD, None)
             state[_LR_METHOD] = itertools.repeat(value).__next__
         elif self.lr_method is not None:
@@ -317,6 +317,46 @@ def train_step_looked_up_per_call() -> bool:
     step function when the train function is built, and trace it.
     """
     return keras.config.backend() == "torch"
+
+
+def epoch_lr_in_lr_variable() -> bool:
+    """Whether an epoch-unit LR must live in the optimizer's LR variable during `fit` (JAX).
+
+    JAX's compiled step reads only the state that `fit` passes it (the model's,
+    the optimizer's and the metrics' variables): a variable of keras_lr's
+    would be read once, as a constant, when the step is traced. TensorFlow's
+    step reads a variable at each call, and PyTorch's runs eagerly.
+    """
+    return keras.config.backend() == "jax"
+
+
+def at_fit_exit(model: Any, restore: Callable[[], None]) -> None:
+    """Runs `restore()` when JAX's `fit` leaves, whatever the way out, then removes itself.
+
+    JAX's `fit` calls `optimizer.finalize_variable_values` in its `finally`
+    (after writing the training state back to the variables), also when a
+    callback or the data raised: an instance-level method on the optimizer,
+    installed inside the epoch loop, runs first there.
+    """
+    optimizer = model.optimizer
+    state = vars(optimizer)
+    if "finalize_variable_values" in state:
+        return
+    real = type(optimizer).finalize_variable_values
+
+    def finalize_variable_values(var_list: Any) -> Any:
+        state.pop("finalize_variable_values", None)
+        restore()
+        return real(optimizer, var_list)
+
+    state["finalize_variable_values"] = finalize_variable_values
+
+
+def remove_fit_exit(model: Any) -> None:
+    """Removes the hook of `at_fit_exit`, if it is still there."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        vars(optimizer).pop("finalize_variable_values", None)
 
 
 class TrainFunctionSwap:

@@ -38,6 +38,7 @@ from keras_lr import _keras, schedule_math
 from keras_lr.schedules import Scaled, evaluate, evaluate_per_step, step_dtype
 
 _TABLE_SIZE = 1024
+_EPOCH: Any = object()  # the cache key of an epoch-unit scheduler's train function
 _CACHE_SIZE = 4  # compiled train functions kept per model
 
 
@@ -128,11 +129,14 @@ class StepTable:
         steps = ops.arange(length, dtype=dtype) + ops.convert_to_tensor(np.array(first, dtype))
         tensor = None
         try:
-            tensor = self.schedule(steps)
-            if tuple(ops.shape(tensor)) != (length,):
+            tensor = ops.convert_to_tensor(self.schedule(steps))
+            shape = tuple(ops.shape(tensor))
+            if shape == ():  # a constant-valued function (`lambda t: 0.5`): one value per step
+                tensor = ops.broadcast_to(tensor, (length,))
+            elif shape != (length,):
                 tensor = None
         except Exception:  # a schedule that takes scalar steps only
-            pass
+            tensor = None
         self.vectorized = tensor is not None
         if tensor is None:  # do not try it again: such a schedule is evaluated per step
             return False
@@ -231,6 +235,9 @@ class LRControl:
         self._cache_key: Any = None
         self._host_step: int | None = None  # PyTorch's eager step: counted on the host
         self._current: _Compiled | None = None
+        self._epoch_lr: float | None = None  # an epoch-unit scheduler's LR for this epoch
+        self._epoch_value: Any = None  # the same, a device scalar (PyTorch's eager step)
+        self._epoch_variable: Any = None  # the same, a variable of keras_lr's (TensorFlow)
 
     @property
     def model(self) -> Any:
@@ -286,7 +293,12 @@ class LRControl:
         Done here, at `on_train_begin` or an epoch end, not at the first call:
         JAX's `fit` takes the variables' values out of them during its epochs.
         """
-        self._current = None if self.schedule is None else self._compiled(self.segments[-1][1])
+        if self.schedule is not None:
+            self._current = self._compiled(self.segments[-1][1])
+        elif self.epoch_unit and not _keras.epoch_lr_in_lr_variable():
+            self._current = self._compiled(_EPOCH)
+        else:
+            self._current = None
         if self._current is not None:
             self.swap.replace(self._current.function)
 
@@ -312,9 +324,16 @@ class LRControl:
         if self.owner is owner:
             self.swap.release()
 
-    def _on_release(self) -> None:
-        if self.epoch_unit and self._user_lr is not None:
+    def _restore_user_lr(self) -> None:
+        if self._user_lr is not None:
             _keras.lr_variable(self.optimizer).assign(self._user_lr)
+
+    def _on_release(self) -> None:
+        if self.epoch_unit and _keras.epoch_lr_in_lr_variable():
+            _keras.remove_fit_exit(self.model)
+            self._restore_user_lr()
+        self._epoch_lr = None
+        self._epoch_value = None
         self.owner = None
         self.schedule = None
         self.scalable = False
@@ -361,8 +380,22 @@ class LRControl:
         return float(ops.convert_to_numpy(schedule_math.scaled(np.float32(value), *self.factor)))
 
     def set_epoch_lr(self, value: float) -> None:
-        """An epoch-unit scheduler's LR for this epoch, in the LR variable."""
-        _keras.lr_variable(self.optimizer).assign(value)
+        """An epoch-unit scheduler's LR for this epoch (called at each epoch start).
+
+        The user's LR variable keeps the user's value (so that no way out of
+        `fit` leaves the epoch's LR in it): the compiled step reads a variable
+        of keras_lr's (TensorFlow), or the eager step gets the value
+        (PyTorch). JAX's step reads only its state: the LR variable holds the
+        epoch's LR during `fit`, and the user's value is put back where `fit`
+        leaves, whatever the way out (`_keras.at_fit_exit`).
+        """
+        self._epoch_lr = float(value)
+        if _keras.epoch_lr_in_lr_variable():
+            _keras.lr_variable(self.optimizer).assign(value)
+            _keras.at_fit_exit(self.model, self._restore_user_lr)
+        elif self._epoch_variable is not None:
+            self._epoch_variable.assign(value)
+        self._epoch_value = ops.convert_to_tensor(np.float32(value))
 
     # ---------------------------------------------------------- the step
     def _compiled(self, schedule: Callable[[Any], Any]) -> _Compiled:
@@ -388,6 +421,8 @@ class LRControl:
         model = self.model
         tracker = _keras.loss_tracker(model) if self.track_loss else None
         eager_lookup = _keras.train_step_looked_up_per_call()
+        if schedule is _EPOCH:
+            return self._build_epoch(tracker, eager_lookup)
         if not eager_lookup:
             patch = _keras.Patch(self.optimizer, schedule, tracker)
             return _Compiled(schedule, self.swap.build(patch.apply), patch)
@@ -419,6 +454,35 @@ class LRControl:
 
         return _Compiled(schedule, eager_step, patch)
 
+    def _build_epoch(self, tracker: Any, eager_lookup: bool) -> _Compiled:
+        """An epoch-unit scheduler's train function (not JAX: see `set_epoch_lr`)."""
+        model = self.model
+        if not eager_lookup or getattr(model, "jit_compile", False):
+            if self._epoch_variable is None:
+                self._epoch_variable = keras.Variable(
+                    np.float32(0.0), dtype="float32", trainable=False, name="keras_lr_epoch_lr"
+                )
+            variable = self._epoch_variable
+            patch = _keras.Patch(self.optimizer, lambda step: variable.value, tracker)
+            if not eager_lookup:
+                return _Compiled(_EPOCH, self.swap.build(patch.apply), patch)
+            inner = self.swap.build(None)
+
+            def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                with patch.apply():
+                    return inner(*args, **kwargs)
+
+            return _Compiled(_EPOCH, compiled_step, patch)
+        patch = _keras.Patch(self.optimizer, None, tracker)
+        inner = self.swap.build(None)
+        control = self
+
+        def eager_step(*args: Any, **kwargs: Any) -> Any:
+            with patch.apply(control._epoch_value):
+                return inner(*args, **kwargs)
+
+        return _Compiled(_EPOCH, eager_step, patch)
+
     # ---------------------------------------------------------- records
     def applied_lrs(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """The LR each of the (0-based) updates used, host-side."""
@@ -433,6 +497,8 @@ class LRControl:
                 steps = update_step(optimizer, update_indices[chosen])
                 values[chosen] = schedule_values(self.segments[int(index)][1], steps)
             return values
+        if self.active and self.epoch_unit and self._epoch_lr is not None:
+            return np.full(update_indices.shape, self._epoch_lr)
         return lr_at(optimizer, update_indices)
 
 
