@@ -1,33 +1,41 @@
 """Every access keras_lr makes to a private part of Keras, in one place.
 
 Contract: only the keras_lr callback that owns a model's learning rate for
-the current `fit` changes it, and only for the duration of each call of the
-model's train function, which keras_lr wraps; the wrapper puts the
-optimizer back when the call returns or raises, and the user's own train
-function (and LR variable) are put back at `on_train_end`, or, when `fit`
-raised before it, at the start of the model's next `fit`/`train_on_batch`.
+the current `fit` changes it, and only inside the model's train step, which
+keras_lr builds; nothing keras_lr puts on the optimizer outlives one run of
+that step (a trace on TensorFlow and JAX), and the user's own train function
+(and LR variable) are put back at `on_train_end`, or, when `fit` raised
+before it, at the start of the model's next `fit`/`train_on_batch`.
 
-How (see `TrainFunctionSwap` and `patched`):
+How (see `TrainFunctionSwap`, `Patch` and `patched`):
 
-- While a keras_lr callback owns the LR, `model.train_function` is a Python
-  wrapper around a compiled train function of keras_lr's own (built by
-  Keras' `make_train_function(force=True)`, which is lazy: JAX and TF trace
-  at the first call, inside the wrapper). Around each call the wrapper gives
-  the (inner) optimizer an instance-level `_get_current_learning_rate` that
-  evaluates the owner's schedule at `optimizer._iterations`, and, for the LR
-  finder, an instance-level `update_state` on the loss tracker; a `finally`
-  removes both. An exception or a `KeyboardInterrupt` anywhere therefore
-  leaves the optimizer and the loss tracker untouched.
-- Keras skips `on_train_end` when `fit` raises, so while the wrapper is
-  installed the model also has an instance-level `make_train_function`: every
-  Keras `fit` and `train_on_batch` calls `make_train_function()` first, and
-  there it puts the user's train function back, restores an LR variable that
-  an epoch-unit scheduler set, and removes itself. A `make_train_function(
-  force=True)` made during the owner's `fit` (a callback rebuilding the step)
-  only drops keras_lr's compiled function, rebuilt at the next call.
-- An epoch-unit scheduler sets the LR variable (a real optimizer variable:
-  no retrace) at each epoch start; its user value is put back at
-  `on_train_end`, or at the next `fit`/`train_on_batch` when `fit` raised.
+- While a keras_lr callback owns the LR, `model.train_function` is a
+  compiled train function of keras_lr's own, built by Keras'
+  `make_train_function(force=True)` from a step function of keras_lr's that
+  enters the patch around the model's `train_step`: the (inner) optimizer
+  gets an instance-level `_get_current_learning_rate` that evaluates the
+  owner's schedule at `optimizer._iterations`, and, for the LR finder, the
+  loss tracker an instance-level `update_state`; the context manager removes
+  both on the way out. On TensorFlow and JAX the step function runs only
+  while the step is traced (a retrace included, such as a last partial
+  batch): the schedule is in the compiled step and no Python of keras_lr's
+  runs per step. PyTorch's train function looks `train_step` up at each
+  call and runs eagerly: a wrapper enters the patch per call, with the LR of
+  the step as a device scalar. An exception or a `KeyboardInterrupt`
+  anywhere therefore leaves the optimizer and the loss tracker untouched,
+  and a custom training loop after an interrupted `fit` uses the user's LR.
+- Keras skips `on_train_end` when `fit` raises, so while keras_lr's function
+  is installed the model also has an instance-level `make_train_function`:
+  every Keras `fit` and `train_on_batch` calls `make_train_function()` first,
+  and there it puts the user's train function back and removes itself. A
+  `make_train_function(force=True)` made during the owner's `fit` (a callback
+  rebuilding the step) only rebuilds keras_lr's compiled function.
+- An epoch-unit scheduler's LR changes once per epoch, without a retrace:
+  TensorFlow's step reads a variable of keras_lr's, PyTorch's eager step gets
+  the value; JAX's step reads only the state `fit` passes it, so there the LR
+  variable holds the epoch's LR and JAX's `fit`, which calls
+  `optimizer.finalize_variable_values` in its `finally`, puts the user's
+  value back on every way out (`at_fit_exit`).
 - The compiled functions are cached per model, keyed on the user's train
   function (which `compile()` resets, so a recompile never sees a stale one)
   and on the schedule object: a second `fit` with the same callback reuses
@@ -43,11 +51,15 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
 - `BaseOptimizer._learning_rate` (Variable, LearningRateSchedule or callable).
 - `BaseOptimizer._get_current_learning_rate` (method): what `apply()` reads.
 - `BaseOptimizer.gradient_accumulation_steps` (attribute, None or int).
+- `BaseOptimizer.finalize_variable_values` (method): called in the `finally`
+  of JAX's `fit` (undocumented).
 - `LossScaleOptimizer.inner_optimizer` (attribute).
 - `keras.optimizers.MultiOptimizer` (class; absent in older Keras).
 - `Trainer._loss_tracker` (a `Mean` metric) and `Metric.update_state`.
 - `Trainer.train_function` (attribute) and `Trainer.make_train_function`
-  (method, called first by every `fit`/`train_on_batch`).
+  (method, called first by every `fit`/`train_on_batch`); on TensorFlow and
+  JAX it captures `model.train_step` when it builds, on PyTorch the function
+  it builds looks `model.train_step` up at each call.
 - `Metric._direction` (`"up"`/`"down"`, set by most built-in metrics), optional.
 - `SeedGenerator` state variables, named `seed_generator_state`, `[seed, counter]`.
 - `keras.src.backend.common.KerasVariable` (class): the base of every Keras

@@ -11,12 +11,18 @@ docstring states the contract.
   evaluated at the optimizer's micro-step counter inside the train step,
   as Keras evaluates its own schedules, so `steps_per_execution`, several
   `fit` calls and resumed runs see the exact LR of each step. On TensorFlow
-  and JAX it is traced into keras_lr's compiled step; on PyTorch, which runs
-  the step eagerly, each step indexes a device table of the schedule's values
-  (one vectorized call per block of steps) with a host-side step count, so no
+  and JAX it is traced into keras_lr's compiled step, installed as it is: no
+  Python of keras_lr's runs per step. On PyTorch, which runs the step
+  eagerly, one wrapper per step indexes a device table of the schedule's
+  values (one vectorized call per block of steps) with a host-side step
+  count and enters the patch with that value (two calls per step), so no
   step reads the device.
-- Epoch unit: the LR variable is set at each epoch start (a real optimizer
-  variable: no retrace) and the user's value is put back at the end.
+- Epoch unit: the LR of each epoch is set at its start (no retrace; see
+  `LRControl.set_epoch_lr`), and the user's LR variable is the user's again
+  on every way out of `fit`.
+- Two keras_lr callbacks that would both set the LR in one `fit` (two
+  schedulers, a scheduler and the LR finder, two finders) are refused at the
+  second one's `on_train_begin`, naming both.
 - With gradient accumulation over `k` batches, the optimizer's counter counts
   micro-steps (batches) and the update `u` (0-based) happens at micro-step
   `u * k + k - 1`: as with a schedule given to the optimizer, the schedule is
