@@ -25,7 +25,17 @@ the machine's noise floor.
 A last, diagnostic fit per variant times each of the callback's own hooks,
 to show where any overhead comes from (per-epoch hooks vs batch hooks).
 
-Two more parts (issue #13), selected with `--parts` (default: all three):
+More parts, selected with `--parts` (default: all five):
+
+- `calls`, keras_lr's Python calls per steady training step, deterministic:
+  `sys.setprofile` counts the calls of functions whose code file is inside
+  the keras_lr package during a `fit` of 50 and one of 150 steps (fresh
+  callback each, after a warm-up `fit`); per step = (c150 - c50) / 100, so
+  per-fit work cancels. Variants: no callback, the three step schedulers,
+  `LRLogger`, `LRFinder` as a callback. Bars: 0 on TensorFlow and JAX (the
+  schedule is traced into the compiled step), 2 on PyTorch (eager step).
+- `memory`, what a step scheduler's `learning_rates` retains per update
+  (`tracemalloc`), at 10,000 and 100,000 recorded updates.
 
 - `refit`, the second-`fit` ratio: a one-epoch `fit` on the digits (batch
   `--refit-batch-size`, 225 steps at 8), repeated with the same scheduler
