@@ -313,11 +313,11 @@ class LRFinder(keras.callbacks.Callback):
         """
         model = self.model  # On JAX, reading `self.model` syncs the training state.
         control = _control.control(model)
-        if control.calls == 0:  # hooks driven without a train step: nothing to check
-            return
+        if control.owner is not self or not control.stepped():
+            return  # hooks driven without a train step of the finder's: nothing to check
         self._loss_checks -= 1
         tracker = _keras.loss_tracker(model)
-        if tracker is not None and control.tracker_updates > 0:
+        if tracker is not None and control.tracker_updated:
             tracked = float(ops.convert_to_numpy(tracker.result()))
             if math.isclose(tracked, loss, rel_tol=1e-5, abs_tol=1e-7) or not math.isfinite(loss):
                 return

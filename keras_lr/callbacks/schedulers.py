@@ -10,8 +10,8 @@ and how every change is undone (docs/guide/ownership.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import keras
 import numpy as np
@@ -28,6 +28,82 @@ def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """A scheduler callback's constructor arguments that belong to its schedule."""
     own = ("self", "__class__", "unit", "verbose", "cycle_momentum")
     return {name: value for name, value in arguments.items() if name not in own}
+
+
+class LRRecord(Sequence[float]):
+    """The LRs a scheduler applied: a sequence of floats held in one float64 array.
+
+    It reads like a list of floats (`len`, indexing, slicing, iteration,
+    `==` with a list, `np.asarray`) and costs 8 bytes per entry: the array
+    grows geometrically, as a Python list does, but holds no float objects.
+    """
+
+    __slots__ = ("_values", "_size")
+
+    def __init__(self, values: Iterable[float] = ()) -> None:
+        self._values = np.zeros(0)
+        self._size = 0
+        self.extend(values)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return self._values[: self._size][index].tolist()
+        size = self._size
+        if not -size <= index < size:
+            raise IndexError("LRRecord index out of range")
+        return float(self._values[index % size])
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._values[: self._size].tolist())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        values = self._values[: self._size]
+        return np.array(values, dtype=dtype) if copy or dtype is not None else values.copy()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LRRecord):
+            other = other._values[: other._size]
+        if not isinstance(other, (Sequence, np.ndarray)) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == self._size and bool(np.all(self._values[: self._size] == np.asarray(other)))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return f"LRRecord({self._values[: self._size].tolist()!r})"
+
+    def _reserve(self, size: int) -> None:
+        if size > self._values.size:
+            grown = np.zeros(max(size, 2 * self._values.size, 16))
+            grown[: self._size] = self._values[: self._size]
+            self._values = grown
+
+    def append(self, value: float) -> None:
+        """Appends one LR."""
+        self._reserve(self._size + 1)
+        self._values[self._size] = float(value)
+        self._size += 1
+
+    def extend(self, values: Iterable[float]) -> None:
+        """Appends several LRs (a numpy array is copied in one go)."""
+        array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype="float64").reshape(-1)
+        self._reserve(self._size + array.size)
+        self._values[self._size : self._size + array.size] = array
+        self._size += array.size
+
+    def clear(self) -> None:
+        """Removes every entry."""
+        self._values = np.zeros(0)
+        self._size = 0
 
 
 class ScheduleCallback(keras.callbacks.Callback):
@@ -63,7 +139,8 @@ class ScheduleCallback(keras.callbacks.Callback):
 
     Attributes:
         learning_rates: the LRs applied, one per update (`unit="step"`) or per
-            epoch (`unit="epoch"`).
+            epoch (`unit="epoch"`): a sequence of floats (an `LRRecord`, 8
+            bytes per entry).
 
     Example:
 
@@ -80,7 +157,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         self.schedule = schedule
         self.unit = check.one_of("unit", unit, ("step", "epoch"))
         self.verbose = check.verbosity("verbose", verbose)
-        self.learning_rates: list[float] = []
+        self.learning_rates = LRRecord()
         self._recorded_step = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -132,7 +209,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         now = _control.updates(self.model.optimizer)
         if now > self._recorded_step:
             updates = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(_control.applied_lrs(self.model, updates).tolist())
+            self.learning_rates.extend(_control.applied_lrs(self.model, updates))
         self._recorded_step = now
 
 
