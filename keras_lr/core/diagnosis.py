@@ -439,6 +439,13 @@ def _diagnose(curve: Curve) -> Diagnosis:
             reasons.append(
                 f"it diverged within {FALLBACK_DIVISOR:g}x of `start_lr`: lower `start_lr`"
             )
+    elif reading.bottom < EDGE_POINTS:
+        # The lowest loss is at the first LRs: the curve rose from the start (its
+        # "drop" is the start level's mean over higher losses), it did not fall.
+        reasons.append(
+            "the loss rose from the first LRs (its lowest point is at the start): "
+            "lower `start_lr`"
+        )
     else:
         if reading.drop < RELIABLE_FALL * reading.threshold:
             reasons.append(
@@ -448,14 +455,7 @@ def _diagnose(curve: Curve) -> Diagnosis:
             )
         if points < MIN_DESCENT_POINTS:
             reasons.append(f"only {points} points in the descent: run more `num_steps`")
-        if reading.bottom < EDGE_POINTS:
-            # The lowest loss is at the first LRs: the curve rose from the start (its
-            # "drop" is the start level's mean over higher losses), it did not fall.
-            reasons.append(
-                "the loss rose from the first LRs (its lowest point is at the start): "
-                "lower `start_lr`"
-            )
-        elif reading.start < EDGE_POINTS or reading.falling_at_start:
+        if reading.start < EDGE_POINTS or reading.falling_at_start:
             reasons.append("the loss was already falling at the first LRs: lower `start_lr`")
         if reading.bottom >= n - EDGE_POINTS and divergence_lr is None:
             reasons.append("the loss was still falling at the last LR: raise `end_lr`")

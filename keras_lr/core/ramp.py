@@ -35,11 +35,13 @@ FINDER_KEYS = ("restore", "verbose", "num_runs", "seed")
 # The ramp runs inside the train step in float32: an LR outside float32's normal
 # range is stored as 0, a subnormal or inf, and the exponential ramp computes
 # (end_lr / start_lr) ** t, which must not overflow either.
-_F32 = np.finfo(np.float32)
-F32_TINY = float(_F32.tiny)  # the smallest normal float32, about 1.18e-38
-F32_MAX = float(_F32.max)  # the largest float32, about 3.40e38
-#: The largest `end_lr / start_lr` of an exponential ramp: float32's largest
-#: power of ten, so that `ratio ** t` stays finite in float32 at every step.
+#: The smallest LR: float32's smallest normal number, about 1.18e-38.
+MIN_LR = float(np.finfo(np.float32).tiny)
+#: The largest LR: float32's largest power of ten (its largest number is about
+#: 3.40e38, but a ramp ending there can round past it, to inf).
+MAX_LR = 1e38
+#: The largest `end_lr / start_lr` of an exponential ramp, so that
+#: `(end_lr / start_lr) ** t` stays finite in float32 at every step.
 MAX_RATIO = 1e38
 
 
@@ -51,8 +53,9 @@ class RampConfig:
     `num_steps - 1`) trains at
     `start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))` (exponential) or
     `start_lr + (end_lr - start_lr) * i / (num_steps - 1)` (linear), in float32:
-    both bounds must be float32 normal numbers (about 1.18e-38 to 3.40e38) and an
-    exponential ramp may span at most `MAX_RATIO` (38 decades).
+    `start_lr` must be a float32 normal number (`>= MIN_LR`, about 1.18e-38),
+    `end_lr` at most `MAX_LR` (1e38), and an exponential ramp may span at most
+    `MAX_RATIO` (38 decades), so that every step's LR is finite and positive.
 
     Args:
         start_lr: the LR of the first step, `> 0`. Defaults to 1e-7.
@@ -81,17 +84,18 @@ class RampConfig:
 
     def __post_init__(self) -> None:
         start_lr = check.positive("start_lr", self.start_lr)
-        if start_lr < F32_TINY:
+        if start_lr < MIN_LR:
             check.fail(
                 "start_lr",
-                f">= {F32_TINY:.8g} (float32's smallest normal number: the ramp runs in float32)",
+                f">= {MIN_LR:.8g} (float32's smallest normal number: the ramp runs in float32)",
                 self.start_lr,
             )
         end_lr = check.greater_than("end_lr", self.end_lr, start_lr, f"start_lr ({start_lr:g})")
-        if end_lr > F32_MAX:
+        if end_lr > MAX_LR:
             check.fail(
                 "end_lr",
-                f"<= {F32_MAX:.8g} (float32's largest number: the ramp runs in float32)",
+                f"<= {MAX_LR:g} (the ramp runs in float32, whose largest number is about "
+                "3.4e38: a ramp ending beyond 1e38 can round to inf)",
                 self.end_lr,
             )
         num_steps = check.integer("num_steps", self.num_steps, 2)
