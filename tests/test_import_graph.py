@@ -119,9 +119,12 @@ def find_cycle(edges):
 
 
 def test_the_walk_sees_the_package():
-    assert {"keras_lr", "keras_lr.core", "keras_lr.core.rules", "keras_lr.callbacks.lr_finder"} <= set(
-        MODULES
-    )
+    assert {
+        "keras_lr",
+        "keras_lr.core",
+        "keras_lr.core.rules",
+        "keras_lr.callbacks.lr_finder",
+    } <= set(MODULES)
     edges = graph()
     assert "keras_lr.core.result" in edges["keras_lr.callbacks.lr_finder"]
     assert "keras_lr.core.diagnosis" in edges["keras_lr.core.rules"]
@@ -137,7 +140,9 @@ def test_no_import_cycle_at_module_level():
     assert cycle is None, " -> ".join(cycle)
 
 
-CORE = sorted(name for name in MODULES if name == "keras_lr.core" or name.startswith("keras_lr.core."))
+CORE = sorted(
+    name for name in MODULES if name == "keras_lr.core" or name.startswith("keras_lr.core.")
+)
 
 
 @pytest.mark.parametrize("name", CORE)

@@ -426,11 +426,11 @@ def _diagnose(curve: Curve) -> Diagnosis:
             reasons=(reason,),
         )
     fell, divergence_lr = reading.fell, reading.divergence_lr
-    points = int(reading.basin[reading.basin >= reading.start].max() - reading.start + 1) if fell else 0
+    points = (
+        int(reading.basin[reading.basin >= reading.start].max() - reading.start + 1) if fell else 0
+    )
     fallback = bool(
-        not fell
-        and divergence_lr is not None
-        and divergence_lr / FALLBACK_DIVISOR >= curve.lrs[0]
+        not fell and divergence_lr is not None and divergence_lr / FALLBACK_DIVISOR >= curve.lrs[0]
     )
     reasons = []
     if not fell:
@@ -443,8 +443,7 @@ def _diagnose(curve: Curve) -> Diagnosis:
         # The lowest loss is at the first LRs: the curve rose from the start (its
         # "drop" is the start level's mean over higher losses), it did not fall.
         reasons.append(
-            "the loss rose from the first LRs (its lowest point is at the start): "
-            "lower `start_lr`"
+            "the loss rose from the first LRs (its lowest point is at the start): lower `start_lr`"
         )
     else:
         if reading.drop < RELIABLE_FALL * reading.threshold:

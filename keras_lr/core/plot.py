@@ -222,9 +222,7 @@ def _band(ax: Any, runs: Sequence[Any], curve: str, shown: tuple[float, float]) 
         curves = [(run.val_lrs, run.val_losses) for run in runs]
         steps = [run.val_steps for run in runs]
     else:
-        curves = [
-            (run.lrs, lagfree(run.lrs, run.raw_losses) if run.lrs else []) for run in runs
-        ]
+        curves = [(run.lrs, lagfree(run.lrs, run.raw_losses) if run.lrs else []) for run in runs]
         steps = [run.steps for run in runs]
     grid, low, high = band_over_runs(steps, [losses for _, losses in curves])
     lr_of_step = {

@@ -29,11 +29,17 @@ __all__ = ["CONFIG_KEYS", "REQUIRED_KEYS", "check_saved_range_test", "read_saved
 CONFIG_KEYS = RAMP_KEYS + FINDER_KEYS
 #: Keys every saved file has (files without `"runs"` or the validation curve are older).
 REQUIRED_KEYS = (
-    "config", "steps", "lrs", "losses", "raw_losses", "best_lr", "best_loss", "diverged"
+    "config",
+    "steps",
+    "lrs",
+    "losses",
+    "raw_losses",
+    "best_lr",
+    "best_loss",
+    "diverged",
 )
 _CURVE = ("steps", "lrs", "losses", "raw_losses")
 _VAL_CURVE = ("val_steps", "val_lrs", "val_losses")
-
 
 
 class _Invalid(Exception):
@@ -98,8 +104,7 @@ def check_saved_range_test(data: Any, path: str | os.PathLike) -> None:
 
 def _fail(path: str | os.PathLike, what: str) -> None:
     raise ValueError(
-        f"Cannot load {os.fspath(path)!r}: not a range test written by `LRFinder.save()`: "
-        f"{what}."
+        f"Cannot load {os.fspath(path)!r}: not a range test written by `LRFinder.save()`: {what}."
     ) from None
 
 
@@ -205,7 +210,11 @@ def _number(name: str, value: Any, positive: bool = False) -> float:
 
 
 def _integer(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= check.MAX_INT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= check.MAX_INT
+    ):
         raise _Invalid(f"`{name}` must be an integer >= {minimum}, not {_short(value)}")
     return value
 
