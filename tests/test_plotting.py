@@ -98,7 +98,7 @@ def test_plot_draws_the_smoothed_curve_on_a_log_axis(finder):
     assert_allclose(main.get_xdata(), lrs[10 : N - 5], rtol=1e-12)
     assert_allclose(main.get_ydata(), hand_lagfree(lrs, raw)[10 : N - 5], rtol=1e-9)
     # The default suggestion is marked inside the recorded range.
-    default = keras_lr.suggest.DEFAULT_METHOD
+    default = keras_lr.core.rules.DEFAULT
     [marker] = [line for line in ax.get_lines() if line.get_label().startswith(default)]
     assert lrs[0] < marker.get_xdata()[0] < lrs[-1]
 
