@@ -439,10 +439,13 @@ class RangeTest:
         show_raw: bool = False,
         curve: str = "train",
     ) -> Any:
-        """Plots the smoothed loss against the LR (log axis), marking the suggestion and the stop.
+        """Plots the loss the rules read against the LR (log axis), with the basin, suggestion and stop.
 
-        With several runs, a band shows the lowest and highest smoothed loss
-        of the runs at each LR around the mean curve; a validation curve is
+        The main line is the lag-free smoothing of the batch losses
+        (`keras_lr.core.lagfree`), the finder's lagging EMA a faint second
+        line, and a shaded span the basin the diagnosis found. With several
+        runs, a band shows the lowest and highest lag-free loss of the runs
+        at each LR around the mean curve; a validation curve is
         drawn too. Where the test diverged and why it stopped are marked, also
         when `skip_end` hides the last points (`keras_lr.core.plot_finder`).
 
