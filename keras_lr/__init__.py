@@ -2,6 +2,8 @@
 
 - `LRFinder`: the LR range test (Smith 2015, section 3.3); `RangeTest`, its
   result: diagnosis, suggestions, plots, save/load.
+- `keras_lr.core`: the Keras-free reading of a range test (`RangeTest`, the
+  diagnosis, the suggestion rules' registry, plots, the file format).
 - Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
   `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
 - `ReduceLROnPlateau`: Keras' plateau reduction, also on top of a schedule.
@@ -35,17 +37,18 @@ _LAZY: dict[str, str] = {
     "ReduceLROnPlateau": "keras_lr.callbacks",
     "ScheduleCallback": "keras_lr.callbacks",
     "WarmupCosineDecay": "keras_lr.callbacks",
-    "RangeTest": "keras_lr.range_test",
-    "RangeTestRun": "keras_lr.range_test",
+    "RangeTest": "keras_lr.core",
+    "RangeTestRun": "keras_lr.core",
     "plot_history": "keras_lr.plotting",
     "plot_schedule": "keras_lr.plotting",
 }
-_SUBMODULES = ("callbacks", "plotting", "schedule_math", "schedules", "suggest")
+# `suggest` is deprecated (its names moved to `core`): kept for one release.
+_SUBMODULES = ("callbacks", "core", "plotting", "schedule_math", "schedules", "suggest")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 
 if TYPE_CHECKING:  # what static checkers and IDEs see
-    from keras_lr import callbacks, plotting, schedule_math, schedules, suggest
+    from keras_lr import callbacks, core, plotting, schedule_math, schedules, suggest
     from keras_lr.callbacks import (
         CyclicLR,
         ExponentDecayScheduler,
@@ -56,8 +59,8 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
         ScheduleCallback,
         WarmupCosineDecay,
     )
+    from keras_lr.core import RangeTest, RangeTestRun
     from keras_lr.plotting import plot_history, plot_schedule
-    from keras_lr.range_test import RangeTest, RangeTestRun
 
 
 def __getattr__(name: str) -> Any:
@@ -86,5 +89,6 @@ if _keras_installed():  # register the serializable classes now (see above)
     for _name in sorted(_LAZY):
         __getattr__(_name)
     for _name in _SUBMODULES:
-        __getattr__(_name)
+        if _name != "suggest":  # deprecated: it warns when it is first used
+            __getattr__(_name)
     del _name

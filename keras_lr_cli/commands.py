@@ -81,7 +81,7 @@ def _suggestions(finder: Any) -> dict[str, Any]:
     """Every suggestion of `finder`: a float, a (base, max) pair, or the reason it failed."""
     import warnings
 
-    from keras_lr import suggest
+    from keras_lr import core as suggest  # the suggestion code lives in keras_lr.core
 
     results: dict[str, Any] = {}
     for method in suggestion_methods()[0]:

@@ -1,7 +1,7 @@
 """`LRFinder`: the learning-rate range test of Smith (2015), section 3.3.
 
 The callback runs the ramp and records the curve; `keras_lr.RangeTest`
-(`keras_lr/range_test.py`) reads it; `keras_lr/callbacks/_data.py` turns the
+(`keras_lr/core/result.py`) reads it; `keras_lr/callbacks/_data.py` turns the
 user's data into `fit` arguments.
 """
 
@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_lr import _keras, schedule_math, suggest
+from keras_lr import _keras, schedule_math
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control, _data, _inputs, _state
-from keras_lr.range_test import RangeTest, RangeTestRun
+from keras_lr.core.ramp import RampConfig, check_finder_options
+from keras_lr.core.result import EMPTY_RECORD, RESULT_NAMES, RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
-__all__ = ["LRFinder", "RangeTestRun"]
+__all__ = ["LRFinder", "NoResultError", "RangeTestRun"]
 
-RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
 
 
@@ -46,13 +45,12 @@ class _ShiftedRamp(keras.optimizers.schedules.LearningRateSchedule):
         return {"start": self.start}
 
 
-def _from_result(name: str, empty: Callable[[], Any]) -> property:
-    """A read-only attribute of the finder that is its `result`'s (`empty()` before a test)."""
+class NoResultError(ValueError, AttributeError):
+    """A result attribute of an `LRFinder` that has not run (a `ValueError`).
 
-    def get(self: LRFinder) -> Any:
-        return empty() if self.result is None else getattr(self.result, name)
-
-    return property(get, doc=f"`result.{name}` (see `keras_lr.RangeTest`).")
+    Also an `AttributeError`, so that `hasattr(finder, "lrs")` is False and
+    `getattr(finder, "lrs", [])` gives the default before a test.
+    """
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -151,19 +149,6 @@ class LRFinder(keras.callbacks.Callback):
     ```
     """
 
-    steps = _from_result("steps", list)
-    lrs = _from_result("lrs", list)
-    losses = _from_result("losses", list)
-    raw_losses = _from_result("raw_losses", list)
-    val_steps = _from_result("val_steps", list)
-    val_lrs = _from_result("val_lrs", list)
-    val_losses = _from_result("val_losses", list)
-    runs = _from_result("runs", list)
-    best_lr = _from_result("best_lr", lambda: None)
-    best_loss = _from_result("best_loss", lambda: math.inf)
-    stop_reason = _from_result("stop_reason", lambda: None)
-    diverged = _from_result("diverged", lambda: False)
-
     def __init__(
         self,
         start_lr: float = 1e-7,
@@ -179,18 +164,12 @@ class LRFinder(keras.callbacks.Callback):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.start_lr = check.positive("start_lr", start_lr)
-        self.end_lr = check.greater_than(
-            "end_lr", end_lr, self.start_lr, f"start_lr ({self.start_lr:g})"
-        )
-        self.num_steps = check.integer("num_steps", num_steps, 2)
-        self.mode = check.one_of("mode", mode, RAMP_MODES)
-        self.beta = check.in_unit_interval("beta", beta, closed_low=True, closed_high=False)
-        self.stop_factor = check.greater_than("stop_factor", stop_factor, 1.0)
-        self.restore = check.boolean("restore", restore)
-        self.verbose = check.verbosity("verbose", verbose)
-        self.num_runs = check.integer("num_runs", num_runs, 1)
-        self.seed = None if seed is None else check.integer("seed", seed, 0)
+        ramp = RampConfig(start_lr, end_lr, num_steps, mode, beta, stop_factor)
+        self.start_lr, self.end_lr, self.num_steps = ramp.start_lr, ramp.end_lr, ramp.num_steps
+        self.mode, self.beta, self.stop_factor = ramp.mode, ramp.beta, ramp.stop_factor
+        options = check_finder_options(restore, verbose, num_runs, seed)
+        self.restore, self.verbose = options["restore"], options["verbose"]
+        self.num_runs, self.seed = options["num_runs"], options["seed"]
         self.result: RangeTest | None = None
         self.val_every = 1
         self._runs: list[RangeTestRun] = []
@@ -592,68 +571,30 @@ class LRFinder(keras.callbacks.Callback):
             print_msg(self.result.summary_line())
 
     # ------------------------------------------------------------ results
+    def __getattr__(self, name: str) -> Any:
+        """`result.<name>` for what a `RangeTest` exposes (`lrs`, `diagnosis`, `plot`, ...).
+
+        Called only for names the finder itself lacks. Before a test, the
+        recorded data is empty (`lrs == []`, `best_lr is None`, ...) and the
+        other names raise a `NoResultError` (a `ValueError`) that says to run it.
+        """
+        if name not in RESULT_NAMES:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if self.__dict__.get("result") is None and name in EMPTY_RECORD:
+            return EMPTY_RECORD[name]()
+        return getattr(self._result(), name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *RESULT_NAMES})
+
     def _result(self) -> RangeTest:
-        if self.result is None:
-            raise ValueError(
+        result = self.__dict__.get("result")  # no recursion before __init__ set it
+        if result is None:
+            raise NoResultError(
                 "The finder recorded 0 point(s), nothing to plot or read: it has not run yet. Run "
                 "`finder.find(model, x, y)` or `model.fit(..., callbacks=[finder])` first."
             )
-        return self.result
-
-    @property
-    def diagnosis(self) -> suggest.Diagnosis:
-        """`result.diagnosis` (see `keras_lr.RangeTest.diagnosis`)."""
-        return self._result().diagnosis
-
-    def suggestion(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
-        """`result.suggestion()`: a suggested LR (see `keras_lr.RangeTest.suggestion`).
-
-        Args:
-            method: a rule's name (`keras_lr.suggest.METHODS`; `"robust"` by
-                default) or a function of a `keras_lr.suggest.Curve`.
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            The suggested learning rate.
-        """
-        return self._result().suggestion(method, curve=curve)
-
-    def suggest_range(self, *, curve: str = "train") -> tuple[float, float]:
-        """`result.suggest_range()`: `(base_lr, max_lr)` for `CyclicLR`.
-
-        Args:
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            A `(base_lr, max_lr)` tuple.
-        """
-        return self._result().suggest_range(curve=curve)
-
-    def suggestion_spread(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
-        """`result.suggestion_spread()`: how much the runs disagree, in decades.
-
-        Args:
-            method: the rule, as in `suggestion()`.
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            The spread in decades.
-        """
-        return self._result().suggestion_spread(method, curve=curve)
-
-    @property
-    def spread(self) -> float:
-        """`result.spread`: the spread of the runs' default suggestions, in decades."""
-        return self._result().spread
-
-    @property
-    def reliable(self) -> bool:
-        """`result.reliable`: whether the suggestion can be trusted (see `diagnosis`)."""
-        return self._result().reliable
-
-    def summary(self) -> str:
-        """`result.summary()`: how the test ran, its diagnosis and its suggestion."""
-        return self._result().summary()
+        return result
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -695,53 +636,6 @@ class LRFinder(keras.callbacks.Callback):
         finder.result = RangeTest.from_dict(data)
         finder.val_every = finder.result.val_every
         return finder
-
-    # ------------------------------------------------------------ plots
-    def plot(
-        self,
-        ax: Any = None,
-        *,
-        skip_start: int = suggest.SKIP_START,
-        skip_end: int = suggest.SKIP_END,
-        suggestion: str | None = suggest.DEFAULT_METHOD,
-        show_raw: bool = False,
-        curve: str = "train",
-    ) -> Any:
-        """`result.plot()`: the smoothed loss against the LR, the suggestion and the stop.
-
-        See `keras_lr.RangeTest.plot` for the arguments.
-
-        Returns:
-            The matplotlib Axes.
-        """
-        return self._result().plot(
-            ax,
-            skip_start=skip_start,
-            skip_end=skip_end,
-            suggestion=suggestion,
-            show_raw=show_raw,
-            curve=curve,
-        )
-
-    def plot_loss_change(
-        self,
-        sma: int = 1,
-        ax: Any = None,
-        *,
-        skip_start: int = 10,
-        skip_end: int = 5,
-        y_lim: tuple[float, float] | None = None,
-    ) -> Any:
-        """`result.plot_loss_change()`: the rate of change of the batch loss.
-
-        See `keras_lr.RangeTest.plot_loss_change` for the arguments.
-
-        Returns:
-            The matplotlib Axes.
-        """
-        return self._result().plot_loss_change(
-            sma, ax, skip_start=skip_start, skip_end=skip_end, y_lim=y_lim
-        )
 
 
 # ---------------------------------------------------------------- find() arguments
