@@ -200,7 +200,7 @@ class Constant(Schedule):
     formula = staticmethod(schedule_math.constant)
 
     def __init__(self, value: float) -> None:
-        self.value = check.positive("value", value)
+        self.value = schedule_math.check_lr("value", value)
 
 
 @_register
@@ -237,12 +237,12 @@ class ExponentialDecay(Schedule):
         min_lr: float = 0.0,
         staircase: bool = True,
     ) -> None:
-        self.initial_lr = check.positive("initial_lr", initial_lr)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr)
         self.decay_rate = check.positive("decay_rate", decay_rate)
         if self.decay_rate > 1:
             check.fail("decay_rate", "in (0, 1]", decay_rate)
-        self.decay_steps = check.positive("decay_steps", decay_steps)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.initial_lr:
             check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
         self.staircase = check.boolean("staircase", staircase)
@@ -274,10 +274,10 @@ class StepDecay(Schedule):
     def __init__(
         self, initial_lr: float, step_size: float, gamma: float = 0.1, min_lr: float = 0.0
     ) -> None:
-        self.initial_lr = check.positive("initial_lr", initial_lr)
-        self.step_size = check.positive("step_size", step_size)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr)
+        self.step_size = schedule_math.check_horizon("step_size", step_size)
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.initial_lr:
             check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
 
@@ -309,19 +309,32 @@ class Polynomial(Schedule):
     def __init__(
         self, initial_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0
     ) -> None:
-        self.initial_lr = check.non_negative("initial_lr", initial_lr)
-        self.decay_steps = check.positive("decay_steps", decay_steps)
-        self.end_lr = check.non_negative("end_lr", end_lr)
-        self.power = check.positive("power", power)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr, zero=True)
+        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
+        self.end_lr = schedule_math.check_lr("end_lr", end_lr, zero=True)
+        self.power = schedule_math.check_lr("power", power, reason="the schedule computes in float32")
         if self.initial_lr == 0 and self.end_lr == 0:
             check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
+
+
+def _half_cycle(name: str, value: Any) -> float:
+    """A half-cycle of `Cyclic`: at least one step, and within the exact step range.
+
+    A half-cycle shorter than one step falls between two steps: with
+    `step_size=0.5` every step lands at the start of a cycle, and the LR
+    never leaves `base_lr`.
+    """
+    result = schedule_math.check_horizon(name, value)
+    if result < 1:
+        check.fail(name, ">= 1 (a half-cycle shorter than one step is never sampled)", value)
+    return result
 
 
 def _check_boundaries(boundaries: Any) -> list[float]:
     """Step boundaries: a list of strictly increasing numbers `> 0`."""
     if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
         check.fail("boundaries", "a list of steps", boundaries)
-    checked = [check.positive("boundaries", b) for b in boundaries]
+    checked = [schedule_math.check_horizon("boundaries", b) for b in boundaries]
     if any(b >= c for b, c in zip(checked, checked[1:])):
         check.fail("boundaries", "strictly increasing", list(boundaries))
     return checked
@@ -355,7 +368,7 @@ class Piecewise(Schedule):
                 "values", f"a list of len(boundaries) + 1 = {len(self.boundaries) + 1} items", list(values)
             )
         # Stored as `lr_values`: `values` is the host-side evaluation method.
-        self.lr_values = [check.positive("values", v) for v in values]
+        self.lr_values = [schedule_math.check_lr("values", v) for v in values]
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.piecewise(step, self.boundaries, self.lr_values)
@@ -417,24 +430,39 @@ class WarmupCosine(Schedule):
         cycle_mul: float = 1.0,
         peak_mul: float = 1.0,
     ) -> None:
-        self.peak_lr = check.positive("peak_lr", peak_lr)
-        self.warmup_steps = check.non_negative("warmup_steps", warmup_steps)
-        self.hold_steps = check.non_negative("hold_steps", hold_steps)
+        self.peak_lr = schedule_math.check_lr("peak_lr", peak_lr)
+        self.warmup_steps = schedule_math.check_horizon("warmup_steps", warmup_steps, zero=True)
+        self.hold_steps = schedule_math.check_horizon("hold_steps", hold_steps, zero=True)
+        schedule_math.check_horizon("total_steps", total_steps)
         self.total_steps = check.greater_than(
             "total_steps",
             total_steps,
             self.warmup_steps + self.hold_steps,
             f"warmup_steps + hold_steps = {self.warmup_steps + self.hold_steps:g}",
         )
-        self.warmup_start_lr = check.non_negative("warmup_start_lr", warmup_start_lr)
+        self.warmup_start_lr = schedule_math.check_lr("warmup_start_lr", warmup_start_lr, zero=True)
         if self.warmup_start_lr > self.peak_lr:
             check.fail("warmup_start_lr", f"<= peak_lr ({self.peak_lr})", warmup_start_lr)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.peak_lr:
             check.fail("min_lr", f"<= peak_lr ({self.peak_lr})", min_lr)
         self.cycles = check.integer("cycles", cycles, 1)
         self.cycle_mul = check.positive("cycle_mul", cycle_mul)
         self.peak_mul = check.in_unit_interval("peak_mul", peak_mul, closed_low=False, closed_high=True)
+        decay_steps = self.total_steps - self.warmup_steps - self.hold_steps
+        shortest = schedule_math.shortest_restart_cycle(decay_steps, self.cycles, self.cycle_mul)
+        if shortest < 1.0 - 1e-9:  # rounding of the geometric series aside
+            # A cycle shorter than one step is skipped between two steps: the
+            # LR would never follow the cosine described.
+            name, value = ("cycles", cycles) if self.cycles > 1 else ("total_steps", total_steps)
+            check.fail(
+                name,
+                "such that every cosine cycle lasts at least one step, but with "
+                f"total_steps - warmup_steps - hold_steps = {decay_steps:g} decay steps, "
+                f"cycles={self.cycles} and cycle_mul={self.cycle_mul:g} the shortest cycle "
+                f"lasts {shortest:.3g} steps",
+                value,
+            )
 
 
 @_register
@@ -479,15 +507,16 @@ class Cyclic(Schedule):
         scale_mode: str = "cycle",
         step_size_down: float | None = None,
     ) -> None:
-        self.base_lr = check.positive("base_lr", base_lr)
+        self.base_lr = schedule_math.check_lr("base_lr", base_lr)
         self.max_lr = check.at_least("max_lr", max_lr, self.base_lr, f"base_lr ({self.base_lr})")
-        self.step_size = check.positive("step_size", step_size)
+        schedule_math.check_lr("max_lr", max_lr)
+        self.step_size = _half_cycle("step_size", step_size)
         self.mode = check.one_of("mode", mode, CYCLIC_MODES)
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
         self.scale_fn = check.callable_or_none("scale_fn", scale_fn)
         self.scale_mode = check.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
         self.step_size_down = (
-            None if step_size_down is None else check.positive("step_size_down", step_size_down)
+            None if step_size_down is None else _half_cycle("step_size_down", step_size_down)
         )
 
     def _amplitude(self) -> tuple[Callable[[Any], Any], str]:
@@ -569,14 +598,26 @@ class OneCycle(Schedule):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
     ) -> None:
-        self.max_lr = check.positive("max_lr", max_lr)
+        self.max_lr = schedule_math.check_lr("max_lr", max_lr)
         self.total_steps = check.integer("total_steps", total_steps, 2)
+        # Its last step is total_steps - 1.
+        schedule_math.check_horizon("total_steps", total_steps, offset=1)
         self.pct_start = check.in_unit_interval(
             "pct_start", pct_start, closed_low=False, closed_high=False
         )
         self.anneal_strategy = check.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.div_factor = check.positive("div_factor", div_factor)
+        initial = self.max_lr / self.div_factor
+        schedule_math.check_lr("div_factor", div_factor, derived=initial, what="max_lr / div_factor")
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
+        final = initial / self.final_div_factor
+        if final > schedule_math.FLOAT32_MAX:
+            schedule_math.check_lr(
+                "final_div_factor",
+                final_div_factor,
+                derived=final,
+                what="max_lr / div_factor / final_div_factor",
+            )
         self.three_phase = check.boolean("three_phase", three_phase)
         phase_ends = [self.pct_start * self.total_steps - 1]
         if self.three_phase:
@@ -627,8 +668,8 @@ class Warmup(Schedule):
 
     def __init__(self, schedule: Any, warmup_steps: float, start_lr: float = 0.0) -> None:
         self.schedule = _check_schedule("schedule", schedule)
-        self.warmup_steps = check.positive("warmup_steps", warmup_steps)
-        self.start_lr = check.non_negative("start_lr", start_lr)
+        self.warmup_steps = schedule_math.check_horizon("warmup_steps", warmup_steps)
+        self.start_lr = schedule_math.check_lr("start_lr", start_lr, zero=True)
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.warmup(step, self.schedule, self.warmup_steps, self.start_lr)
@@ -727,7 +768,7 @@ class Lambda(Schedule):
         if not callable(fn):
             check.fail("fn", "a function of the step tensor", fn)
         self.fn = fn
-        self.base_lr = None if base_lr is None else check.positive("base_lr", base_lr)
+        self.base_lr = None if base_lr is None else schedule_math.check_lr("base_lr", base_lr)
         try:
             result = fn(keras.KerasTensor((), dtype="float32"))
         except Exception as error:  # any failure means "not traceable"
@@ -786,7 +827,7 @@ class Scaled(Schedule):
         self.factor = check.positive("factor", factor)
         if self.factor > 1:
             check.fail("factor", "in (0, 1]", factor)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.scaled(self.schedule(step), self.factor, self.min_lr)
