@@ -55,6 +55,7 @@ __all__ = [
     "Scaled",
     "CYCLIC_MODES",
     "evaluate",
+    "check_lr_values",
 ]
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -143,6 +144,92 @@ def _evaluate_one_by_one(schedule: Callable[[Any], Any], steps: np.ndarray) -> n
         for step in steps.reshape(-1)
     ]
     return np.asarray(flat, dtype="float64").reshape(steps.shape)
+
+
+#: At most this many steps are evaluated by `check_lr_values` (evenly spread, ends included).
+MAX_CHECKED_STEPS = 100_000
+#: At most this many, for a schedule that only takes a scalar step (one call per step,
+#: each a fraction of a second on JAX): the first, the middle and the last.
+MAX_CHECKED_STEPS_ONE_BY_ONE = 3
+
+
+def check_lr_values(schedule: Callable[[Any], Any], steps: Any, owner_name: str) -> None:
+    """Refuses a schedule whose learning rate is NaN, infinite or negative at one of `steps`.
+
+    A user's function (`Lambda`, a plain function given to `ScheduleCallback`,
+    one wrapped by `Warmup`, `Join` or `Scaled`) can return anything; an LR of
+    NaN makes every weight NaN after one update, a negative LR climbs the
+    loss. This evaluates the schedule once on the host, vectorized, over the
+    steps that are about to be trained (`ScheduleCallback` calls it at
+    `on_train_begin` with the steps of that `fit`), so the mistake is caught
+    before training starts. Over `MAX_CHECKED_STEPS` steps, that many
+    evenly spread steps (the first and last included) are checked; a schedule
+    that only takes a scalar step (Keras' `CosineDecay` with warmup) is
+    checked at its first, middle and last step only.
+
+    What this cannot catch: a schedule given directly to an optimizer (no
+    callback sees it before training); steps beyond the `fit`'s known length
+    (a dataset of unknown cardinality: only the first step of each epoch's
+    worth is known, so only `epochs` steps from the optimizer's are checked);
+    values between the sampled steps of a very long `fit` or of a
+    scalar-only schedule; and an LR that is finite but absurd (`1e6`).
+
+    Args:
+        schedule: a `LearningRateSchedule` or a function of the step.
+        steps: the 0-based steps (or epochs) to check.
+        owner_name: who uses the schedule, for the message
+            (`"ScheduleCallback"`).
+
+    Raises:
+        ValueError: naming the first bad step and its value.
+
+    Example:
+
+    >>> bad = keras_lr.schedules.Lambda(lambda t: 0.1 - 0.01 * t)
+    >>> keras_lr.schedules.check_lr_values(bad, range(20), "example")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `schedule` must give a finite learning rate >= 0 ...
+    """
+    steps = np.asarray(steps).reshape(-1)
+    if steps.size == 0:
+        return
+    if steps.size > MAX_CHECKED_STEPS:
+        steps = _spread(steps, MAX_CHECKED_STEPS)
+    try:
+        values = _by_step_dtype(_evaluate_at_once, schedule, steps)
+    except Exception:  # only takes a scalar step: check fewer steps, one by one
+        steps = _spread(steps, MAX_CHECKED_STEPS_ONE_BY_ONE)
+        values = evaluate_per_step(schedule, steps)
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if np.any(bad):
+        first = int(np.argmax(bad))
+        count = int(np.count_nonzero(bad))
+        raise ValueError(
+            f"Argument `schedule` must give a finite learning rate >= 0 at every step, but "
+            f"{owner_name}'s schedule gives lr={float(values[first])!r} at step "
+            f"{int(steps[first])} (a NaN, infinite or negative LR at {count} of the "
+            f"{steps.size} steps checked), which would ruin the weights in training. "
+            f"Received: schedule={_short_repr(schedule)}"
+        )
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}..."
+
+
+def _spread(steps: np.ndarray, count: int) -> np.ndarray:
+    """At most `count` of `steps`, evenly spread, the first and last included."""
+    if steps.size <= count:
+        return steps
+    return steps[np.unique(np.linspace(0, steps.size - 1, count).round().astype("int64"))]
+
+
+def _evaluate_at_once(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One vectorized call; raises if the schedule does not take an array of steps."""
+    values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
+    return np.broadcast_to(values, steps.shape).astype("float64")
 
 
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -790,6 +877,9 @@ class Lambda(Schedule):
 
     def get_config(self) -> dict[str, Any]:
         return {"fn": keras.saving.serialize_keras_object(self.fn), "base_lr": self.base_lr}
+
+    def __repr__(self) -> str:  # the function itself, not its serialized bytecode
+        return f"Lambda(fn={self.fn!r}, base_lr={self.base_lr!r})"
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Lambda:
