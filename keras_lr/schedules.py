@@ -17,6 +17,14 @@ float32, which stays finite and monotone but is exact only below `2**24`.
 Fractional boundaries (`Piecewise`, `Join`, warmup and hold lengths) are
 compared exactly. See `keras_lr.schedule_math` for the details.
 
+So a schedule never promises what it cannot give: a length or boundary
+whose last step lies past `2**31 - 1` is refused (its steps would saturate
+there), as are a cosine cycle or a `Cyclic` half-cycle shorter than one step
+(it would fall between two steps) and a learning rate past float32's largest
+value (inf in the optimizer). A user's function cannot be checked at
+construction: `check_lr_values` checks it over the steps of a `fit`
+(`ScheduleCallback` does so before training).
+
 Example:
 
 >>> import keras, keras_lr
@@ -486,13 +494,15 @@ class WarmupCosine(Schedule):
 
     Args:
         peak_lr: the LR at the end of warmup, `> 0`.
-        total_steps: the length of the whole schedule, `> warmup_steps + hold_steps`.
+        total_steps: the length of the whole schedule, `> warmup_steps + hold_steps`
+            and at most `2**31 - 1`.
         warmup_steps: length of the linear warmup, `>= 0`. Defaults to 0.
         warmup_start_lr: the LR at step 0, in [0, peak_lr]. Defaults to 0.
         hold_steps: steps held at `peak_lr` after warmup, `>= 0`. Defaults to 0.
         min_lr: the LR at the end of each cycle and after `total_steps`, in
             [0, peak_lr]. Defaults to 0.
-        cycles: the number of cosine cycles (restarts + 1), an integer `>= 1`.
+        cycles: the number of cosine cycles (restarts + 1), an integer `>= 1`;
+            each cycle must last at least one step.
         cycle_mul: the ratio of each cycle's length to the previous one, `> 0`.
         peak_mul: the ratio of each cycle's peak to the previous one, in (0, 1].
 
@@ -569,12 +579,12 @@ class Cyclic(Schedule):
     Args:
         base_lr: the lower LR, `> 0`.
         max_lr: the upper LR, `>= base_lr`.
-        step_size: steps in the increasing half-cycle, `> 0`. Defaults to 2000.
+        step_size: steps in the increasing half-cycle, `>= 1`. Defaults to 2000.
         mode: one of `"triangular"`, `"triangular2"`, `"exp_range"`.
         gamma: the `exp_range` factor per step, in (0, 1]. Defaults to 1.
         scale_fn: an optional amplitude function of a float tensor.
         scale_mode: `"cycle"` or `"iterations"`, used with `scale_fn`.
-        step_size_down: steps in the decreasing half-cycle, `> 0`, or None.
+        step_size_down: steps in the decreasing half-cycle, `>= 1`, or None.
 
     Example:
 
