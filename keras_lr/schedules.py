@@ -180,7 +180,8 @@ def check_lr_values(schedule: Callable[[Any], Any], steps: Any, owner_name: str)
     (a dataset of unknown cardinality: only the first step of each epoch's
     worth is known, so only `epochs` steps from the optimizer's are checked);
     values between the sampled steps of a very long `fit` or of a
-    scalar-only schedule; and an LR that is finite but absurd (`1e6`).
+    scalar-only schedule; a schedule that cannot be called on host-side
+    steps at all (left to `fit`); and an LR that is finite but absurd (`1e6`).
 
     Args:
         schedule: a `LearningRateSchedule` or a function of the step.
@@ -208,7 +209,10 @@ def check_lr_values(schedule: Callable[[Any], Any], steps: Any, owner_name: str)
         values = _by_step_dtype(_evaluate_at_once, schedule, steps)
     except Exception:  # only takes a scalar step: check fewer steps, one by one
         steps = _spread(steps, MAX_CHECKED_STEPS_ONE_BY_ONE)
-        values = evaluate_per_step(schedule, steps)
+        try:
+            values = evaluate_per_step(schedule, steps)
+        except Exception:  # not callable on host-side steps: training reports its own error
+            return
     bad = ~(np.isfinite(values) & (values >= 0))
     if np.any(bad):
         first = int(np.argmax(bad))

@@ -184,8 +184,8 @@ def decreasing(t):
 
 
 def log_of_step_minus_5(t):
-    """log(t - 5): NaN before step 5, -inf at it."""
-    return ops.log(t - 5.0)
+    """log(t - 5): NaN before step 5, -inf at it (for a float or an integer step)."""
+    return ops.log(ops.cast(t, "float32") - 5.0)
 
 
 def fit(model, callback, epochs, n=4):
