@@ -389,8 +389,13 @@ class TrialsResult:
             if t.diverged:
                 label += ", diverged"
             width = 2.5 if t is self.best else 1.0
-            ax.plot(np.asarray(steps) + 1, values, marker="." if held_out else None, lw=width,
-                    label=label)
+            ax.plot(
+                np.asarray(steps) + 1,
+                values,
+                marker="." if held_out else None,
+                lw=width,
+                label=label,
+            )
         ax.set_xlabel("training step")
         ax.set_ylabel("held-out loss" if held_out else "smoothed training loss")
         ax.set_title(f"Trials: best lr={self.best_lr:.3g}")

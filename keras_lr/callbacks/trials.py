@@ -275,9 +275,7 @@ def confirm(
         if val_data is None:
             train_x, train_y, train_w, held = _split_holdout(x, y, sample_weight, rng)
         batch = data_args["batch_size"]
-        trial_args = _data.run_arrays(
-            train_x, train_y, train_w, batch, budget_steps, rng, shuffle
-        )
+        trial_args = _data.run_arrays(train_x, train_y, train_w, batch, budget_steps, rng, shuffle)
         if val_data is not None:
             run.score_batches = _data.validation_batches(val_data, batch, MAX_SCORE_BATCHES)
             scoring = "val"
