@@ -137,6 +137,7 @@ class Trial:
             (empty with `scoring="train"`).
         eval_losses: the held-out loss after those steps.
         eval_errors: the standard error of each held-out loss.
+        eval_parts: the per-batch held-out losses behind each of them.
         score: the trial's score (lower is better; `inf` when it diverged).
         score_error: the score's standard error.
         score_parts: what the score averages (the held-out batches' losses,
@@ -155,6 +156,7 @@ class Trial:
     eval_steps: list[int] = dataclasses.field(default_factory=list)
     eval_losses: list[float] = dataclasses.field(default_factory=list)
     eval_errors: list[float] = dataclasses.field(default_factory=list)
+    eval_parts: list[list[float]] = dataclasses.field(default_factory=list)
     score: float = math.inf
     score_error: float = 0.0
     diverged: bool = False

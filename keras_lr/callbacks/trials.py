@@ -139,6 +139,7 @@ class _TrialCallback(keras.callbacks.Callback):
         self.trial.eval_steps.append(step)
         self.trial.eval_losses.append(value)
         self.trial.eval_errors.append(error)
+        self.trial.eval_parts.append(losses)
         self.trial.score_parts, self.trial.score_weights = losses, [float(n) for n in sizes]
 
     def on_train_end(self, logs: dict | None = None) -> None:
@@ -294,6 +295,8 @@ def confirm(
             stream = stream.as_numpy_iterator()
         replay = _Replay(iter(stream))
         trial_args = {k: v for k, v in data_args.items() if k != "x"}
+        fit_kwargs.pop("shuffle", None)  # the batches come as they are, the same every trial
+        trial_args["shuffle"] = False
 
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
