@@ -236,7 +236,28 @@ def confirm(
 ) -> TrialsResult:
     """Trains each candidate LR for a short budget and picks the one with the best held-out loss.
 
-    See `LRFinder.confirm`, which calls this with the finder.
+    `LRFinder.confirm` calls this with the finder (see the module docstring).
+
+    Args:
+        finder: the `LRFinder` (its last range test, `num_steps`, `beta`,
+            `stop_factor` and `verbose`).
+        model: the compiled model.
+        x: the training data, as in `LRFinder.find`.
+        y: the targets, with array inputs.
+        batch_size: the batch size, with array inputs. Defaults to 32.
+        val_data: held-out data that scores the trials, as in `LRFinder.find`.
+        budget: the training steps of each trial. Defaults to
+            `DEFAULT_BUDGET * finder.num_steps`.
+        candidates: the LRs to try instead of those from the range test.
+        seed: the seed of the data order and the held-out draw.
+        verbose: 0, 1 or 2 (defaults to the finder's).
+        **fit_kwargs: passed on to `model.fit`.
+
+    Returns:
+        A `keras_lr.TrialsResult`.
+
+    Raises:
+        ValueError: for bad arguments or data, as `LRFinder.find`.
     """
     from keras_lr.callbacks.lr_finder import _check_find_fit_kwargs
 
