@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "WarmupCosineDecay": "keras_lr.callbacks",
     "RangeTest": "keras_lr.range_test",
     "RangeTestRun": "keras_lr.range_test",
+    "TrialsResult": "keras_lr.trials_result",
     "plot_history": "keras_lr.plotting",
     "plot_schedule": "keras_lr.plotting",
 }
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
     )
     from keras_lr.plotting import plot_history, plot_schedule
     from keras_lr.range_test import RangeTest, RangeTestRun
+    from keras_lr.trials_result import TrialsResult
 
 
 def __getattr__(name: str) -> Any:
