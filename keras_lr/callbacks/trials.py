@@ -16,7 +16,10 @@ order, with the same random-layer seeds, and scored by a held-out loss:
   the last tenth of the budget.
 
 The held-out loss is measured `CHECKPOINTS` times along each trial (for the
-plot) and the score is the last one. The chosen LR is the candidate with the
+plot) and the score is the last one. A trial whose loss is not finite, or
+whose smoothed loss (the finder's bias-corrected EMA, `beta`) rises
+`stop_factor` times above its first loss, stops there as diverged and scores
+`inf`. The chosen LR is the candidate with the
 lowest score; `keras_lr.TrialsResult` says whether the scores are told apart
 beyond their noise. The model is put back, bit for bit, on every exit path
 (normal end, error, `KeyboardInterrupt`), and so is its optimizer (its LR or
@@ -95,7 +98,7 @@ class _TrialCallback(keras.callbacks.Callback):
         super().__init__()
         self.run, self.trial, self.index = run, trial, index
         self._avg = 0.0
-        self._best = math.inf
+        self._first = math.nan
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._plain_model = self.model  # no JAX state sync per batch for reading its config
@@ -117,9 +120,13 @@ class _TrialCallback(keras.callbacks.Callback):
             trial.steps.append(step)
             trial.raw_losses.append(loss)
             trial.losses.append(smoothed)
-            if n > 1 and smoothed - self._best > (run.stop_factor - 1.0) * abs(self._best):
+            if n == 1:
+                self._first = smoothed
+            # Diverged: the smoothed loss rose `stop_factor` times above the trial's first
+            # loss (not above its lowest, as in the ramp: a low, noisy loss late in a
+            # trial at a good LR would trip that).
+            elif smoothed - self._first > (run.stop_factor - 1.0) * abs(self._first):
                 trial.diverged = True
-            self._best = min(self._best, smoothed)
         last = step >= run.budget - 1
         if not trial.diverged and run.score_batches is not None:
             if last or (step + 1) % run.eval_every == 0:

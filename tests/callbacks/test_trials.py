@@ -247,6 +247,26 @@ def test_candidates_from_the_range_test_include_the_optimizer_lr():
     assert result.budget == 5 and all(len(t.steps) == 5 for t in result.trials)
 
 
+def test_a_diverging_candidate_stops_and_loses():
+    # SGD on a least-squares loss diverges above lr = 2 / (largest Hessian eigenvalue);
+    # with standard normal inputs that eigenvalue is about 2 * 1: lr=10 diverges, 0.01 does not.
+    x, y = regression_data(256)
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    before = training_state(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+        result = finder_with_candidates().confirm(
+            model, x, y, batch_size=16, budget=40, candidates=[10.0], seed=0, verbose=0
+        )
+    assert_same_state(before, training_state(model))
+    high = result.trials[-1]
+    assert high.lr == 10.0 and high.diverged and high.score == math.inf
+    assert len(high.steps) < 40
+    assert result.best_lr == pytest.approx(0.01)
+
+
 def test_default_budget_counts_range_tests():
     from keras_lr.callbacks import trials
 
