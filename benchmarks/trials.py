@@ -57,7 +57,7 @@ TRIALS_DIR = SQ / "trials"
 JAX_CACHE = Path(tempfile.gettempdir()) / "keras_lr_sq_jax_cache"
 RANGE_TEST_STEPS = 100
 DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
-BUDGETS = (1, 2, 5, 10, 20)
+BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
 WITHIN = 0.97
 
 
@@ -182,17 +182,25 @@ def _score_at(trial: dict, budget: int, scoring: str) -> tuple[float, list[float
     return float(np.mean(tail)), tail
 
 
-def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[float, bool]:
-    """(chosen LR, reliable) at `budget` with `scoring`, among the candidates of `spacing`."""
-    from keras_lr.trials_result import Trial, TrialsResult
-
+def kept(entry: dict, spacing: float) -> list[dict]:
+    """The trials of the candidates at `spacing` decades (every other one at 0.5)."""
     centre = entry["suggestion"] or entry["optimizer_lr"]
-    trials = []
+    out = []
     for t in entry["trials"]:
         if t["source"] != "optimizer" and spacing > 0.25:
             k = round(math.log10(t["lr"] / centre) / 0.25)
             if k % round(spacing / 0.25):
                 continue
+        out.append(t)
+    return out
+
+
+def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[float, bool]:
+    """(chosen LR, reliable) at `budget` with `scoring`, among the candidates of `spacing`."""
+    from keras_lr.trials_result import Trial, TrialsResult
+
+    trials = []
+    for t in kept(entry, spacing):
         score, parts = _score_at(t, budget, scoring)
         weights = t["weights"] if scoring == "holdout" else [1.0] * len(parts)
         trials.append(
@@ -212,10 +220,10 @@ def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[floa
     return result.best_lr, result.reliable
 
 
-def _cost(entry: dict, budget: int) -> tuple[float, float]:
+def _cost(entry: dict, budget: int, spacing: float) -> tuple[float, float]:
     """(steps / range test steps, wall / range test wall) of the trials cut at `budget`."""
     steps, wall = 0.0, 0.0
-    for t in entry["trials"]:
+    for t in kept(entry, spacing):
         ran = min(t["steps_run"], budget * RANGE_TEST_STEPS)
         steps += ran
         wall += t["wall_s"] * ran / max(t["steps_run"], 1)
@@ -225,7 +233,6 @@ def _cost(entry: dict, budget: int) -> tuple[float, float]:
 def stage_report(args: argparse.Namespace) -> dict:
     import rescore
 
-    groups = None
     tasks = _tasks(args.tasks)
     grids = {}
     for task in tasks:
@@ -244,8 +251,11 @@ def stage_report(args: argparse.Namespace) -> dict:
         path = TRIALS_DIR / f"{task.name}.json"
         if path.exists() and task.name in grids:
             records[task.name] = json.loads(path.read_text())
-    variants: list[tuple[str, Any]] = [("no trials (range test)", None), ("optimizer default", None)]
-    max_budget = min(
+    variants: list[tuple[str, Any]] = [
+        ("no trials (range test)", None),
+        ("optimizer default", None),
+    ]
+    max_budget = max(
         (e["max_budget"] for r in records.values() for e in r["seeds"].values()), default=0
     )
     budgets = [b for b in BUDGETS if b <= max_budget]
@@ -254,11 +264,16 @@ def stage_report(args: argparse.Namespace) -> dict:
             for b in budgets:
                 variants.append((f"trials {scoring} {spacing:g}dec {b}x", (b, scoring, spacing)))
     rows: dict[str, dict[str, dict]] = {name: {} for name, _ in variants}
+    fell_back: dict[str, bool] = {}
     for task_name, record in records.items():
         grid = grids[task_name]
+        entries = list(record["seeds"].values())
+        fell_back[task_name] = sum(e["fallback"] for e in entries) * 2 > len(entries)
         for name, spec in variants:
+            if spec is not None and any(e["max_budget"] < spec[0] for e in entries):
+                continue  # this task's trials did not run that long
             lrs, rel, reliable_bad, below_default, costs = [], [], 0, 0, []
-            for entry in record["seeds"].values():
+            for entry in entries:
                 default_rel = grid.relative(entry["optimizer_lr"])[0]
                 if spec is None and name.startswith("no trials"):
                     lr = entry["suggestion"]
@@ -267,7 +282,7 @@ def stage_report(args: argparse.Namespace) -> dict:
                     lr, reliable = entry["optimizer_lr"], False
                 else:
                     lr, reliable = choose(entry, *spec)
-                    costs.append(_cost(entry, spec[0]))
+                    costs.append(_cost(entry, spec[0], spec[2]))
                 r = grid.relative(lr)[0] if lr is not None else 0.0
                 lrs.append(lr)
                 rel.append(r)
@@ -275,6 +290,8 @@ def stage_report(args: argparse.Namespace) -> dict:
                 below_default += int(r < default_rel - 0.03)
             known = [v for v in lrs if v]
             rows[name][task_name] = {
+                "lrs": lrs,
+                "relative": rel,
                 "mean": float(np.mean(rel)),
                 "seeds": len(rel),
                 "spread": float(np.log10(max(known) / min(known))) if known else math.nan,
@@ -283,21 +300,23 @@ def stage_report(args: argparse.Namespace) -> dict:
                 "cost_steps": float(np.mean([c[0] for c in costs])) if costs else 0.0,
                 "cost_wall": float(np.mean([c[1] for c in costs])) if costs else 0.0,
             }
-    halves = groups or sorted({T.TASKS[t].half for t in records}, key=T.GROUPS.index)
-    flat = _flat_tasks()
+    flat17 = _flat_tasks()
+    sets = {
+        "development (seen)": lambda t: T.TASKS[t].half != T.TRIALS,
+        "development, the 17 flat": lambda t: t in flat17,
+        "development, not flat": lambda t: T.TASKS[t].half != T.TRIALS and t not in flat17,
+        "trials group": lambda t: T.TASKS[t].half == T.TRIALS,
+        "trials group, fell back": lambda t: T.TASKS[t].half == T.TRIALS and fell_back[t],
+    }
     lines = [
-        "| group | variant | tasks | mean | worst (task) | within 3% | max spread (dec) | "
+        "| tasks | variant | n | mean | worst (task) | within 3% | max spread (dec) | "
         "reliable < 0.9 | < default - 3% | cost (range tests: steps / wall) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary: dict[str, dict] = {}
-    for half in [*halves, "flat"]:
+    for label, member in sets.items():
         for name, _ in variants:
-            per = {
-                t: v
-                for t, v in rows[name].items()
-                if (t in flat if half == "flat" else T.TASKS[t].half == half)
-            }
+            per = {t: v for t, v in rows[name].items() if member(t)}
             if not per:
                 continue
             means = {t: v["mean"] for t, v in per.items()}
@@ -314,10 +333,10 @@ def stage_report(args: argparse.Namespace) -> dict:
                 "cost_steps": float(np.mean([v["cost_steps"] for v in per.values()])),
                 "cost_wall": float(np.mean([v["cost_wall"] for v in per.values()])),
             }
-            summary[f"{half}|{name}"] = s
+            summary[f"{label}|{name}"] = s
             cost = f"{s['cost_steps']:.1f} / {s['cost_wall']:.1f}" if s["cost_steps"] else "-"
             lines.append(
-                f"| {half} | {name} | {s['tasks']} | {s['mean']:.3f} | {s['worst']:.3f} "
+                f"| {label} | {name} | {s['tasks']} | {s['mean']:.3f} | {s['worst']:.3f} "
                 f"({worst}) | {s['within']}/{s['tasks']} | {s['max_spread']:.2f} | "
                 f"{s['reliable_below_0.9']} | {s['below_default']} | {cost} |"
             )
@@ -329,11 +348,29 @@ def stage_report(args: argparse.Namespace) -> dict:
 
 
 def _flat_tasks() -> set[str]:
-    """The tasks whose range test is flat (`rescore.task_properties`), of every group."""
+    """The 17 development tasks whose default range test falls back on 3 or more of its 5 seeds.
+
+    (BENCHMARKS.md's "17 tasks whose 100-step tests mostly stay flat": the
+    default rule's `FallbackWarning`, on the cached curves.)
+    """
     import rescore
 
+    from keras_lr import suggest
+
     data = rescore.load_all("default", half="every")
-    return {name for name, p in rescore.task_properties(data).items() if p.get("flat")}
+    rule = rescore.keras_lr_method("robust")
+    flat = set()
+    for name, curves in data.curves.items():
+        if T.TASKS[name].half == T.TRIALS:
+            continue
+        fell_back = 0
+        for curve in curves:
+            caught: list = []
+            rescore.safe_rule(rule, curve, caught)
+            fell_back += any(issubclass(w.category, suggest.FallbackWarning) for w in caught)
+        if fell_back >= 3:
+            flat.add(name)
+    return flat
 
 
 def main(argv: list[str] | None = None) -> None:
