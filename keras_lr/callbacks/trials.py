@@ -50,8 +50,10 @@ from keras_lr.trials_result import Trial, TrialsResult, candidates, heldout_scor
 
 __all__ = ["DEFAULT_BUDGET", "HOLDOUT_FRACTION", "CHECKPOINTS", "MAX_SCORE_BATCHES", "confirm"]
 
-#: The default training steps of each trial, in range tests (`num_steps`).
-DEFAULT_BUDGET = 10
+#: The default training steps of each trial, in range tests (`num_steps`): the knee of
+#: quality against budget on the development tasks of BENCHMARKS.md (recurrent models
+#: whose range tests stay flat only begin to learn after 4-5 range tests' worth of steps).
+DEFAULT_BUDGET = 5
 #: The part of array training data held out to score the trials without `val_data`.
 HOLDOUT_FRACTION = 0.2
 #: How many times along each trial the held-out loss is measured.

@@ -60,17 +60,19 @@ def finder_with_candidates():
 # ---------------------------------------------------------------- Keras-free parts
 def test_candidates_closed_form():
     s = 0.02
-    found = candidates(s, 1e-3)
-    expected = sorted([s * 10 ** (k / 4) for k in range(-2, 3)] + [1e-3])
+    found = candidates(s, 1e-3)  # half a decade apart: s / 10**0.5, s, s * 10**0.5
+    expected = sorted([s / 10**0.5, s, s * 10**0.5, 1e-3])
     assert_allclose([lr for lr, _ in found], expected, rtol=1e-12)
     assert dict((round(lr, 12), src) for lr, src in found)[round(1e-3, 12)] == "optimizer"
     assert [src for lr, src in found if abs(lr - s) < 1e-12] == ["suggestion"]
+    fine = [lr for lr, src in candidates(s, None, spacing=0.25)]
+    assert_allclose(fine, [s * 10 ** (k / 4) for k in range(-2, 3)], rtol=1e-12)
     # A fallback: /10 .. x3, the range its warning names.
     fallback = [lr for lr, src in candidates(s, None, fallback=True)]
-    assert_allclose(fallback, [s * 10 ** (k / 4) for k in range(-4, 3)], rtol=1e-12)
+    assert_allclose(fallback, [s / 10, s / 10**0.5, s, s * 10**0.5], rtol=1e-12)
     # No suggestion: a decade either side of the optimizer's LR.
     around_own = [lr for lr, _ in candidates(None, 0.01)]
-    assert_allclose(around_own, [0.01 * 10 ** (k / 4) for k in range(-4, 5)], rtol=1e-12)
+    assert_allclose(around_own, [0.001, 0.01 / 10**0.5, 0.01, 0.01 * 10**0.5, 0.1], rtol=1e-12)
     # The optimizer's LR replaces a candidate within 0.05 decades of it.
     near = candidates(0.001 * 1.05, 0.001)
     assert sum(abs(math.log10(lr / 0.001)) < 0.05 for lr, _ in near) == 1
