@@ -59,6 +59,8 @@ RANGE_TEST_STEPS = 100
 DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
 BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
 WITHIN = 0.97
+#: The library's defaults (chosen on the development tasks): budget (range tests), scoring, spacing.
+CHOSEN = (5, "holdout", 0.5)
 
 
 def _round(values: Any, digits: int = 6) -> list:
@@ -340,6 +342,27 @@ def stage_report(args: argparse.Namespace) -> dict:
                 f"({worst}) | {s['within']}/{s['tasks']} | {s['max_spread']:.2f} | "
                 f"{s['reliable_below_0.9']} | {s['below_default']} | {cost} |"
             )
+    chosen = f"trials {CHOSEN[1]} {CHOSEN[2]:g}dec {CHOSEN[0]}x"
+    lines += [
+        "",
+        f"Per task, the library's default ({chosen}): relative score of the range test's "
+        "suggestion / the trials' choice / the optimizer's default LR (seed mean), the "
+        "trials' LRs, the cost in range tests (steps).",
+        "",
+        "| task | group | range test | trials | optimizer default | trials' LRs | cost |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task_name in records:
+        row = rows[chosen].get(task_name)
+        if row is None:
+            continue
+        lines.append(
+            f"| {task_name} | {T.TASKS[task_name].half} | "
+            f"{rows['no trials (range test)'][task_name]['mean']:.3f} | {row['mean']:.3f} | "
+            f"{rows['optimizer default'][task_name]['mean']:.3f} | "
+            + ", ".join(f"{v:.3g}" for v in row["lrs"])
+            + f" | {row['cost_steps']:.0f} |"
+        )
     text = "\n".join(lines)
     print(text)
     out = {"summary": summary, "per_task": rows, "markdown": text, "machine": C.machine_info()}
