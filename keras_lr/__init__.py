@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "WarmupCosineDecay": "keras_lr.callbacks",
     "RangeTest": "keras_lr.core",
     "RangeTestRun": "keras_lr.core",
+    "TrialsResult": "keras_lr.core",
     "plot_history": "keras_lr.plotting",
     "plot_schedule": "keras_lr.plotting",
 }
@@ -59,7 +60,7 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
         ScheduleCallback,
         WarmupCosineDecay,
     )
-    from keras_lr.core import RangeTest, RangeTestRun
+    from keras_lr.core import RangeTest, RangeTestRun, TrialsResult
     from keras_lr.plotting import plot_history, plot_schedule
 
 

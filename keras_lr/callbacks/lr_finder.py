@@ -628,6 +628,78 @@ class LRFinder(keras.callbacks.Callback):
         finder.val_every = finder.result.val_every
         return finder
 
+    # ------------------------------------------------------------ trials
+    def confirm(
+        self,
+        model: keras.Model,
+        x: Any,
+        y: Any = None,
+        *,
+        batch_size: int | None = None,
+        val_data: Any = None,
+        budget: int | None = None,
+        candidates: Any = None,
+        seed: int | None = None,
+        verbose: int | None = None,
+        **fit_kwargs: Any,
+    ) -> Any:
+        """Short trials of candidate LRs around the suggestion; the best held-out loss wins.
+
+        Each candidate (x1/3..x3 around the suggestion, half a decade apart;
+        /10..x3 around a fallback; always the optimizer's own LR) trains for
+        `budget` steps from the model's state, on the same batches with the
+        same seeds, and is scored by its loss on `val_data`, else on a
+        held-out fifth of array data, else by its final training loss. The
+        model and its optimizer are put back bit for bit on every exit path.
+        See `keras_lr.callbacks.trials` and `keras_lr.TrialsResult`.
+
+        Args:
+            model: the compiled model of `find()`.
+            x: the training data, as in `find()`.
+            y: the targets, with array inputs.
+            batch_size: the batch size, with array inputs. Defaults to 32.
+            val_data: held-out data that scores the trials, as in `find()`.
+            budget: the training steps of each trial, `>= 1`. Defaults to
+                `keras_lr.callbacks.trials.DEFAULT_BUDGET` times `num_steps`.
+            candidates: the LRs to try instead of those from the range test
+                (the optimizer's LR is added).
+            seed: the seed of the data order and the held-out draw. Defaults
+                to None: drawn from numpy's global generator.
+            verbose: 0 quiet, 1 a progress bar over all trial steps and the
+                table, 2 the table. Defaults to the finder's `verbose`.
+            **fit_kwargs: passed on to `model.fit`, as in `find()`.
+
+        Returns:
+            A `keras_lr.TrialsResult`: `best_lr`, `reliable`, `summary()`, `plot()`.
+
+        Raises:
+            ValueError: for bad arguments or data (as `find()`), or when no
+                range test has run and no `candidates` are given.
+
+        Example:
+
+        ```python
+        finder.find(model, x, y)
+        trials = finder.confirm(model, x, y, val_data=(x_val, y_val))
+        model.optimizer.learning_rate = trials.best_lr
+        ```
+        """
+        from keras_lr.callbacks import trials
+
+        return trials.confirm(
+            self,
+            model,
+            x,
+            y,
+            batch_size=batch_size,
+            val_data=val_data,
+            budget=budget,
+            candidates=candidates,
+            seed=seed,
+            verbose=verbose,
+            **fit_kwargs,
+        )
+
 
 # ---------------------------------------------------------------- find() arguments
 def _check_find_fit_kwargs(finder: LRFinder, fit_kwargs: dict[str, Any]) -> list[Any]:

@@ -13,7 +13,9 @@ saved range test is read anywhere:
 - `RampConfig`, `STOP_REASONS` (`ramp`): the ramp's settings, validated once;
 - `schema`: the checks of a saved file;
 - `constants`: every named constant of the diagnosis, rules and runs;
-- `plot_finder`, `plot_loss_change` (`plot`).
+- `plot_finder`, `plot_loss_change` (`plot`);
+- `TrialsResult`, `Trial` (`trials`): what short trials of candidate LRs found
+  (`LRFinder.confirm`).
 
 Example:
 
@@ -28,7 +30,7 @@ result.plot()
 
 from __future__ import annotations
 
-from keras_lr.core import constants, rules, runs, schema
+from keras_lr.core import constants, rules, runs, schema, trials
 from keras_lr.core.constants import (
     BASIN_DIVISOR,
     BASIN_FRACTION,
@@ -62,8 +64,12 @@ from keras_lr.core.ramp import RAMP_KEYS, RAMP_MODES, STOP_REASONS, RampConfig
 from keras_lr.core.result import RangeTest, RangeTestRun
 from keras_lr.core.rules import suggest, suggest_range
 from keras_lr.core.runs import band_over_runs, mean_over_runs, runs_table, spread
+from keras_lr.core.trials import Trial, TrialsResult
 
 __all__ = [
+    "Trial",
+    "TrialsResult",
+    "trials",
     "BASIN_DIVISOR",
     "BASIN_FRACTION",
     "CURVES",

@@ -1,0 +1,422 @@
+"""Do short LR trials after the range test (`LRFinder.confirm`) pick an LR that trains well?
+
+The protocol of `suggestion_quality.py` (read its docstring and `sq_tasks.py`'s):
+the same tasks, groups and cached LR grids (`results/sq/grid/`). For each task
+and seed, on JAX, single-threaded:
+
+1. a fresh model of the seed (`sq_tasks.build_model`), compiled with the
+   optimizer's Keras default LR (1e-3 for Adam, AdamW, RMSprop; 1e-2 for SGD);
+2. the default range test, `LRFinder(verbose=0).find(model, x_train, y_train,
+   batch_size=<task's>)` (timed: the cost unit);
+3. `finder.confirm(model, x_train, y_train, batch_size=..., budget=MAX x 100,
+   seed=seed, verbose=0)`: the real trials (one run per candidate at the
+   largest budget; the held-out loss is measured every 100 steps, so the
+   nested budgets 1x, 2x, 5x, 10x ... one range test are scored from the
+   same runs). Scoring: the held-out fifth of the training split (array
+   inputs without `val_data`, the library's default); the training loss at
+   the end (what other input kinds get) is scored from the same runs.
+
+Cached per task under `results/sq/trials/<task>.json` (by seed; `--force`
+recomputes). The `report` stage then scores, for each budget, scoring and
+candidate spacing (0.25 decades, the library's, or every other candidate:
+0.5 decades), the chosen LR on the task's cached grid (relative score
+interpolated in log10(LR), as `rescore.py`), next to the range test's own
+suggestion (no trials) and the optimizer's default LR, per group: mean,
+worst task, tasks within 3% of grid-best, spread of the chosen LR over the
+seeds (decades), reliable-but-below-0.9 and below-the-default-by-3% counts,
+and the cost as a ratio to one range test (steps, and wall time).
+
+    python benchmarks/trials.py run --tasks every --seeds 1 --max-budget 10
+    python benchmarks/trials.py run --tasks trials --seeds 5 --max-budget 10
+    python benchmarks/trials.py report --tasks every
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _common as C  # noqa: E402
+import sq_tasks as T  # noqa: E402
+
+SQ = C.RESULTS / "sq"
+TRIALS_DIR = SQ / "trials"
+JAX_CACHE = Path(tempfile.gettempdir()) / "keras_lr_sq_jax_cache"
+RANGE_TEST_STEPS = 100
+DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
+BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
+WITHIN = 0.97
+#: The library's defaults (chosen on the development tasks): budget (range tests), scoring, spacing.
+CHOSEN = (5, "holdout", 0.5)
+
+
+def _round(values: Any, digits: int = 6) -> list:
+    return [float(f"{float(v):.{digits}g}") if math.isfinite(float(v)) else None for v in values]
+
+
+# ------------------------------------------------------------------ run
+def run_task(task: T.Task, seed: int, max_budget: int) -> dict:
+    import keras
+
+    from keras_lr import LRFinder
+    from keras_lr.callbacks import trials as trials_module
+
+    split = T.load(task)
+    default_lr = DEFAULT_LRS[task.optimizer]
+    model = T.build_model(task, split, seed, lr=default_lr)
+    keras.utils.set_random_seed(seed)
+    finder = LRFinder(verbose=0)
+    started = time.perf_counter()
+    finder.find(model, split.x_train, split.y_train, batch_size=task.batch_size)
+    range_test_wall = time.perf_counter() - started
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            suggestion: float | None = float(finder.suggestion())
+        except ValueError:
+            suggestion = None
+    fallback = any("FallbackWarning" in type(w.message).__name__ for w in caught)
+    trials_module.CHECKPOINTS = max_budget  # a held-out score every range test's steps
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = finder.confirm(
+            model,
+            split.x_train,
+            split.y_train,
+            batch_size=task.batch_size,
+            budget=max_budget * RANGE_TEST_STEPS,
+            seed=seed,
+            verbose=0,
+        )
+    trials_wall = time.perf_counter() - started
+    return {
+        "suggestion": suggestion,
+        "fallback": fallback,
+        "range_test_reliable": bool(finder.reliable) if suggestion is not None else False,
+        "optimizer_lr": default_lr,
+        "range_test_wall_s": round(range_test_wall, 3),
+        "trials_wall_s": round(trials_wall, 3),
+        "max_budget": max_budget,
+        "trials": [
+            {
+                "lr": t.lr,
+                "source": t.source,
+                "diverged": t.diverged,
+                "steps_run": (t.steps[-1] + 1) if t.steps else 0,
+                "raw_losses": _round(t.raw_losses),
+                "eval_steps": t.eval_steps,
+                "eval_losses": _round(t.eval_losses),
+                "eval_errors": _round(t.eval_errors),
+                "eval_parts": [_round(p) for p in t.eval_parts],
+                "weights": t.score_weights,
+                "wall_s": round(t.wall_s, 3),
+            }
+            for t in result.trials
+        ],
+    }
+
+
+def stage_run(args: argparse.Namespace) -> None:
+    TRIALS_DIR.mkdir(parents=True, exist_ok=True)
+    for task in _tasks(args.tasks):
+        path = TRIALS_DIR / f"{task.name}.json"
+        record = json.loads(path.read_text()) if path.exists() and not args.force else {}
+        seeds = record.setdefault("seeds", {})
+        for seed in range(args.seeds):
+            key = str(seed)
+            if key in seeds and seeds[key]["max_budget"] >= args.max_budget:
+                continue
+            seeds[key] = run_task(task, seed, args.max_budget)
+            record["task"] = task.name
+            record["half"] = task.half
+            C.write_json(path, record)
+            entry = seeds[key]
+            print(
+                f"{task.name} seed {seed}: suggestion {entry['suggestion']}, "
+                f"{len(entry['trials'])} candidates, range test {entry['range_test_wall_s']} s, "
+                f"trials {entry['trials_wall_s']} s",
+                flush=True,
+            )
+
+
+_GROUP_ARGS = ("both", "all", "every", "seen", *T.GROUPS)
+
+
+def _named(text: str) -> list[T.Task]:
+    return [T.TASKS[n.strip()] for n in text.split(",") if n.strip()]
+
+
+def _tasks(text: str) -> list[T.Task]:
+    """A group name, "seen" (every group but the trials group: the development set), or names."""
+    if text == "seen":
+        return [t for t in T.tasks_of("every") if t.half != T.TRIALS]
+    return T.tasks_of(text) if text in _GROUP_ARGS else _named(text)
+
+
+# ------------------------------------------------------------------ scoring
+def _score_at(trial: dict, budget: int, scoring: str) -> tuple[float, list[float]]:
+    """(score, per-part values for the paired noise) of a trial at `budget` range tests."""
+    step = budget * RANGE_TEST_STEPS - 1
+    if scoring == "holdout":
+        if step not in trial["eval_steps"]:
+            return math.inf, []
+        k = trial["eval_steps"].index(step)
+        value = trial["eval_losses"][k]
+        return (math.inf, []) if value is None else (value, trial["eval_parts"][k])
+    raw = trial["raw_losses"][: step + 1]
+    if len(raw) < step + 1 or any(v is None for v in raw):
+        return math.inf, []
+    tail = raw[-max(1, len(raw) // 10) :]
+    return float(np.mean(tail)), tail
+
+
+def kept(entry: dict, spacing: float) -> list[dict]:
+    """The trials of the candidates at `spacing` decades (every other one at 0.5)."""
+    centre = entry["suggestion"] or entry["optimizer_lr"]
+    out = []
+    for t in entry["trials"]:
+        if t["source"] != "optimizer" and spacing > 0.25:
+            k = round(math.log10(t["lr"] / centre) / 0.25)
+            if k % round(spacing / 0.25):
+                continue
+        out.append(t)
+    return out
+
+
+def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[float, bool]:
+    """(chosen LR, reliable) at `budget` with `scoring`, among the candidates of `spacing`."""
+    from keras_lr.core.trials import Trial, TrialsResult
+
+    trials = []
+    for t in kept(entry, spacing):
+        score, parts = _score_at(t, budget, scoring)
+        weights = t["weights"] if scoring == "holdout" else [1.0] * len(parts)
+        trials.append(
+            Trial(
+                lr=t["lr"],
+                source=t["source"],
+                score=score,
+                diverged=not math.isfinite(score),
+                score_parts=list(parts),
+                score_weights=list(weights),
+                steps=[0],
+            )
+        )
+    result = TrialsResult(
+        trials, scoring=scoring, budget=budget * 100, range_test_steps=RANGE_TEST_STEPS
+    )
+    return result.best_lr, result.reliable
+
+
+def _cost(entry: dict, budget: int, spacing: float) -> tuple[float, float]:
+    """(steps / range test steps, wall / range test wall) of the trials cut at `budget`."""
+    steps, wall = 0.0, 0.0
+    for t in kept(entry, spacing):
+        ran = min(t["steps_run"], budget * RANGE_TEST_STEPS)
+        steps += ran
+        wall += t["wall_s"] * ran / max(t["steps_run"], 1)
+    return steps / RANGE_TEST_STEPS, wall / entry["range_test_wall_s"]
+
+
+def stage_report(args: argparse.Namespace) -> dict:
+    import rescore
+
+    tasks = _tasks(args.tasks)
+    grids = {}
+    for task in tasks:
+        path = SQ / "grid" / f"{task.name}.json"
+        if path.exists():
+            g = json.loads(path.read_text())
+            grids[task.name] = rescore.Grid(
+                lrs=np.asarray(g["lrs"]),
+                mean=np.asarray(g["mean"]),
+                best=float(g["best_score"]),
+                best_lr=float(g["best_lr"]),
+                raw=g,
+            )
+    records = {}
+    for task in tasks:
+        path = TRIALS_DIR / f"{task.name}.json"
+        if path.exists() and task.name in grids:
+            records[task.name] = json.loads(path.read_text())
+    variants: list[tuple[str, Any]] = [
+        ("no trials (range test)", None),
+        ("optimizer default", None),
+    ]
+    max_budget = max(
+        (e["max_budget"] for r in records.values() for e in r["seeds"].values()), default=0
+    )
+    budgets = [b for b in BUDGETS if b <= max_budget]
+    for scoring in ("holdout", "train"):
+        for spacing in (0.25, 0.5):
+            for b in budgets:
+                variants.append((f"trials {scoring} {spacing:g}dec {b}x", (b, scoring, spacing)))
+    rows: dict[str, dict[str, dict]] = {name: {} for name, _ in variants}
+    fell_back: dict[str, bool] = {}
+    for task_name, record in records.items():
+        grid = grids[task_name]
+        entries = list(record["seeds"].values())
+        fell_back[task_name] = sum(e["fallback"] for e in entries) * 2 > len(entries)
+        for name, spec in variants:
+            if spec is not None and any(e["max_budget"] < spec[0] for e in entries):
+                continue  # this task's trials did not run that long
+            lrs, rel, reliable_bad, below_default, costs = [], [], 0, 0, []
+            for entry in entries:
+                default_rel = grid.relative(entry["optimizer_lr"])[0]
+                if spec is None and name.startswith("no trials"):
+                    lr = entry["suggestion"]
+                    reliable = entry["range_test_reliable"]
+                elif spec is None:
+                    lr, reliable = entry["optimizer_lr"], False
+                else:
+                    lr, reliable = choose(entry, *spec)
+                    costs.append(_cost(entry, spec[0], spec[2]))
+                r = grid.relative(lr)[0] if lr is not None else 0.0
+                lrs.append(lr)
+                rel.append(r)
+                reliable_bad += int(reliable and r < 0.9)
+                below_default += int(r < default_rel - 0.03)
+            known = [v for v in lrs if v]
+            rows[name][task_name] = {
+                "lrs": lrs,
+                "relative": rel,
+                "mean": float(np.mean(rel)),
+                "seeds": len(rel),
+                "spread": float(np.log10(max(known) / min(known))) if known else math.nan,
+                "reliable_below_0.9": reliable_bad,
+                "below_default": below_default,
+                "cost_steps": float(np.mean([c[0] for c in costs])) if costs else 0.0,
+                "cost_wall": float(np.mean([c[1] for c in costs])) if costs else 0.0,
+            }
+    flat17 = _flat_tasks()
+    sets = {
+        "development (seen)": lambda t: T.TASKS[t].half != T.TRIALS,
+        "development, the 17 flat": lambda t: t in flat17,
+        "development, not flat": lambda t: T.TASKS[t].half != T.TRIALS and t not in flat17,
+        "trials group": lambda t: T.TASKS[t].half == T.TRIALS,
+        "trials group, fell back": lambda t: T.TASKS[t].half == T.TRIALS and fell_back[t],
+    }
+    lines = [
+        "| tasks | variant | n | mean | worst (task) | within 3% | max spread (dec) | "
+        "reliable < 0.9 | < default - 3% | cost (range tests: steps / wall) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    summary: dict[str, dict] = {}
+    for label, member in sets.items():
+        for name, _ in variants:
+            per = {t: v for t, v in rows[name].items() if member(t)}
+            if not per:
+                continue
+            means = {t: v["mean"] for t, v in per.items()}
+            worst = min(means, key=means.get)
+            s = {
+                "tasks": len(per),
+                "mean": float(np.mean(list(means.values()))),
+                "worst": means[worst],
+                "worst_task": worst,
+                "within": sum(v >= WITHIN for v in means.values()),
+                "max_spread": max(v["spread"] for v in per.values()),
+                "reliable_below_0.9": sum(v["reliable_below_0.9"] for v in per.values()),
+                "below_default": sum(v["below_default"] for v in per.values()),
+                "cost_steps": float(np.mean([v["cost_steps"] for v in per.values()])),
+                "cost_wall": float(np.mean([v["cost_wall"] for v in per.values()])),
+            }
+            summary[f"{label}|{name}"] = s
+            cost = f"{s['cost_steps']:.1f} / {s['cost_wall']:.1f}" if s["cost_steps"] else "-"
+            lines.append(
+                f"| {label} | {name} | {s['tasks']} | {s['mean']:.3f} | {s['worst']:.3f} "
+                f"({worst}) | {s['within']}/{s['tasks']} | {s['max_spread']:.2f} | "
+                f"{s['reliable_below_0.9']} | {s['below_default']} | {cost} |"
+            )
+    chosen = f"trials {CHOSEN[1]} {CHOSEN[2]:g}dec {CHOSEN[0]}x"
+    lines += [
+        "",
+        f"Per task, the library's default ({chosen}): relative score of the range test's "
+        "suggestion / the trials' choice / the optimizer's default LR (seed mean), the "
+        "trials' LRs, the cost in range tests (steps).",
+        "",
+        "| task | group | range test | trials | optimizer default | trials' LRs | cost |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task_name in records:
+        row = rows[chosen].get(task_name)
+        if row is None:
+            continue
+        lines.append(
+            f"| {task_name} | {T.TASKS[task_name].half} | "
+            f"{rows['no trials (range test)'][task_name]['mean']:.3f} | {row['mean']:.3f} | "
+            f"{rows['optimizer default'][task_name]['mean']:.3f} | "
+            + ", ".join(f"{v:.3g}" for v in row["lrs"])
+            + f" | {row['cost_steps']:.0f} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    out = {"summary": summary, "per_task": rows, "markdown": text, "machine": C.machine_info()}
+    C.write_json(TRIALS_DIR.parent / f"trials_report_{args.tasks}.json", out)
+    return out
+
+
+def _flat_tasks() -> set[str]:
+    """The 17 development tasks whose default range test falls back on 3 or more of its 5 seeds.
+
+    (BENCHMARKS.md's "17 tasks whose 100-step tests mostly stay flat": the
+    default rule's `FallbackWarning`, on the cached curves.)
+    """
+    import rescore
+
+    from keras_lr import suggest
+
+    data = rescore.load_all("default", half="every")
+    rule = rescore.keras_lr_method("robust")
+    flat = set()
+    for name, curves in data.curves.items():
+        if T.TASKS[name].half == T.TRIALS:
+            continue
+        fell_back = 0
+        for curve in curves:
+            caught: list = []
+            rescore.safe_rule(rule, curve, caught)
+            fell_back += any(issubclass(w.category, suggest.FallbackWarning) for w in caught)
+        if fell_back >= 3:
+            flat.add(name)
+    return flat
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stage", choices=("run", "report"))
+    parser.add_argument("--tasks", default="both")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--max-budget", type=int, default=10)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    if args.stage == "run":
+        for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ.setdefault(var, "1")
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(JAX_CACHE))
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+        C.use_backend("jax")
+        stage_run(args)
+    else:
+        stage_report(args)
+
+
+if __name__ == "__main__":
+    main()
