@@ -18,6 +18,19 @@ How (see `TrainFunctionSwap` and `patched`):
   finder, an instance-level `update_state` on the loss tracker; a `finally`
   removes both. An exception or a `KeyboardInterrupt` anywhere therefore
   leaves the optimizer and the loss tracker untouched.
+- Momentum cycling (`OneCycleLR`/`CyclicLR(cycle_momentum=True)`) is part of
+  the same patch: the instance-level `_get_current_learning_rate` also
+  evaluates the momentum schedule at `_iterations` (inside the trace on
+  TF/JAX), which Keras calls once per update before any `update_step`. For
+  Adam, AdamW, Adamax, Nadam and Lion the value goes into the instance
+  attribute `beta_1`, read by their update (also Nadam's
+  `_backend_update_step` and Adam's bias correction `beta_1 ** t`). SGD and
+  RMSprop test `momentum != 0` / `> 0` in Python inside their update, which a
+  traced value cannot answer, so their `momentum` stays the user's float `m0`
+  and an instance-level `_backend_update_step` scales each momentum slot by
+  `m_t / m0` before Keras' own update (`m0 * (v * m_t / m0) = m_t * v`) and,
+  for Nesterov, adds `(m_t - m0) * v_new` after it. The `finally` puts the
+  user's `beta_1` back and removes both instance attributes.
 - Keras skips `on_train_end` when `fit` raises, so while the wrapper is
   installed the model also has an instance-level `make_train_function`: every
   Keras `fit` and `train_on_batch` calls `make_train_function()` first, and
@@ -43,6 +56,10 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
 - `BaseOptimizer._learning_rate` (Variable, LearningRateSchedule or callable).
 - `BaseOptimizer._get_current_learning_rate` (method): what `apply()` reads.
 - `BaseOptimizer.gradient_accumulation_steps` (attribute, None or int).
+- `BaseOptimizer._backend_update_step` (method): the update of all variables,
+  after the LR is read; `BaseOptimizer._get_variable_index` (method);
+  `SGD.momentums` and `RMSprop._momentums` (lists of slot variables, built
+  when `momentum > 0`): momentum cycling of SGD and RMSprop.
 - `LossScaleOptimizer.inner_optimizer` (attribute).
 - `keras.optimizers.MultiOptimizer` (class; absent in older Keras).
 - `Trainer._loss_tracker` (a `Mean` metric) and `Metric.update_state`.
@@ -89,6 +106,10 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.optimizers.Optimizer", "_learning_rate", "attribute"),
     ("keras.optimizers.Optimizer", "_get_current_learning_rate", "method"),
     ("keras.optimizers.Optimizer", "gradient_accumulation_steps", "attribute"),
+    ("keras.optimizers.Optimizer", "_backend_update_step", "method"),
+    ("keras.optimizers.Optimizer", "_get_variable_index", "method"),
+    ("keras.optimizers.SGD", "momentums", "attribute"),
+    ("keras.optimizers.RMSprop", "_momentums", "attribute"),
     ("keras.optimizers.LossScaleOptimizer", "inner_optimizer", "attribute"),
     ("keras.optimizers", "MultiOptimizer", "class"),
     ("keras.Model", "_loss_tracker", "attribute"),
@@ -176,26 +197,87 @@ def read_float(variable: Any) -> float:
     return float(ops.convert_to_numpy(variable))
 
 
+# The optimizers whose momentum keras_lr can cycle, and the attribute their update reads.
+_BETA_1_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "Nadam", "Lion")
+_MOMENTUM_SLOTS = {"SGD": "momentums", "RMSprop": "_momentums"}
+
+
+def _momentum_family(optimizer: Any) -> str | None:
+    """The Keras class (by public name) that makes `optimizer` momentum-cyclable, or None."""
+    for name in (*_MOMENTUM_SLOTS, *_BETA_1_OPTIMIZERS):
+        cls = getattr(keras.optimizers, name, None)
+        if cls is not None and isinstance(optimizer, cls):
+            return name
+    return None
+
+
+def momentum_attribute(optimizer: Any) -> str | None:
+    """The attribute holding the momentum that keras_lr can cycle, or None.
+
+    `"momentum"` for SGD and RMSprop built with `momentum > 0` (with 0 they
+    have no momentum slots), `"beta_1"` for Adam, AdamW, Adamax, Nadam and
+    Lion; None for every other optimizer. Under a `LossScaleOptimizer`, the
+    inner optimizer's.
+    """
+    optimizer = unwrap(optimizer)
+    family = _momentum_family(optimizer)
+    if family is None:
+        return None
+    if family in _MOMENTUM_SLOTS:
+        value = getattr(optimizer, "momentum", 0)
+        return "momentum" if isinstance(value, (int, float)) and value > 0 else None
+    return "beta_1"
+
+
+def _momentum_slots(optimizer: Any) -> list[Any]:
+    return list(_require(optimizer, _MOMENTUM_SLOTS[_momentum_family(optimizer) or "SGD"]))
+
+
 @contextlib.contextmanager
 def patched(
     optimizer: Any,
     lr_of_step: Callable[[Any], Any] | None,
     tracker: Any = None,
     on_update: Callable[[], None] | None = None,
+    momentum: tuple[str, Callable[[Any], Any]] | None = None,
 ) -> Iterator[None]:
     """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
 
     With a `tracker` (the model's loss tracker), the tracker is also reset
     before each update, so that it holds the loss of one batch, and
     `on_update` is called at each of its updates (once per trace on TF/JAX).
-    Both are instance attributes, removed on the way out whatever happens.
+    With `momentum=(attribute, momentum_of_step)` (`attribute` from
+    `momentum_attribute`), each update also uses the momentum
+    `momentum_of_step(_iterations)` (see the module docstring). All are
+    instance attributes, removed (or put back) on the way out whatever happens.
     """
     optimizer = unwrap(optimizer)
     state = vars(optimizer)
+    cycled: dict[str, Any] = {}
+    if momentum is not None:
+        name, momentum_of_step = momentum
+        if lr_of_step is None or name not in ("momentum", "beta_1"):
+            raise ValueError(f"keras_lr cycles `{name}` only with a step schedule of the LR.")
+        cycled["user"] = state[name]
     if lr_of_step is not None:
         _require(optimizer, _LR_METHOD)
         counter = _require(optimizer, "_iterations")
-        state[_LR_METHOD] = lambda: lr_of_step(counter)
+        if momentum is None:
+            state[_LR_METHOD] = lambda: lr_of_step(counter)
+        else:
+
+            def lr_and_momentum() -> Any:
+                # Keras reads the LR once per update, before every `update_step`.
+                value = momentum_of_step(counter)
+                if name == "beta_1":
+                    state[name] = value
+                else:
+                    cycled["value"] = value
+                return lr_of_step(counter)
+
+            state[_LR_METHOD] = lr_and_momentum
+            if name == "momentum":
+                state["_backend_update_step"] = _rescaled_update(optimizer, cycled)
     if tracker is not None:
         update_state = type(tracker).update_state
 
@@ -211,8 +293,43 @@ def patched(
         yield
     finally:
         state.pop(_LR_METHOD, None)
+        if momentum is not None:
+            state[momentum[0]] = cycled["user"]
+            state.pop("_backend_update_step", None)
         if tracker is not None:
             vars(tracker).pop("update_state", None)
+
+
+def _rescaled_update(optimizer: Any, cycled: dict[str, Any]) -> Callable[..., Any]:
+    """SGD's or RMSprop's update with the momentum `cycled["value"]` instead of its own.
+
+    Both update a slot `v` as `v <- m0 * v + (...)` with their float `m0`:
+    scaling `v` by `m_t / m0` first gives `m_t * v + (...)`. Nesterov SGD
+    then adds `m0 * v_new - lr * g` to the variable: `(m_t - m0) * v_new` more
+    makes it `m_t * v_new - lr * g`.
+    """
+    real = type(optimizer)._backend_update_step
+    user = float(cycled["user"])
+    nesterov = bool(getattr(optimizer, "nesterov", False))
+
+    def backend_update_step(grads: Any, trainable_variables: Any, learning_rate: Any) -> Any:
+        value = cycled["value"]
+        slots = _momentum_slots(optimizer)
+        pairs = []
+        for variable in trainable_variables:
+            slot = slots[optimizer._get_variable_index(variable)]
+            if slot is not None:
+                pairs.append((variable, slot))
+                ratio = ops.divide(ops.cast(value, slot.dtype), ops.cast(user, slot.dtype))
+                optimizer.assign(slot, ops.multiply(slot, ratio))
+        result = real(optimizer, grads, trainable_variables, learning_rate)
+        if nesterov:
+            for variable, slot in pairs:
+                extra = ops.subtract(ops.cast(value, slot.dtype), ops.cast(user, slot.dtype))
+                optimizer.assign_add(variable, ops.cast(ops.multiply(slot, extra), variable.dtype))
+        return result
+
+    return backend_update_step
 
 
 def loss_tracker(model: Any) -> Any:

@@ -85,6 +85,33 @@ def check_settable(optimizer: Any, owner: Any) -> None:
         )
 
 
+def cycled_attribute(optimizer: Any, owner: Any) -> str:
+    """The optimizer attribute `owner` cycles (`"momentum"` or `"beta_1"`), or a clear error."""
+    name = _keras.momentum_attribute(optimizer)
+    if name is not None:
+        return name
+    owner_name = type(owner).__name__
+    kind = type(optimizer).__name__
+    if isinstance(optimizer, (keras.optimizers.SGD, keras.optimizers.RMSprop)):
+        reason = (
+            f"{kind} was created with momentum={getattr(optimizer, 'momentum', None)!r}, so it keeps "
+            "no momentum to cycle (Keras creates the momentum slots only for momentum > 0). "
+            f"Create it with a momentum, e.g. `keras.optimizers.{kind}(learning_rate, momentum=0.9)` "
+            f"({owner_name} replaces that value during `fit`), or pass `cycle_momentum=False`"
+        )
+    else:
+        reason = (
+            f"{kind} has no momentum that {owner_name} can cycle. It cycles the `momentum` of "
+            "SGD and RMSprop (created with momentum > 0) and the `beta_1` of Adam, AdamW, "
+            "Adamax, Nadam and Lion. Pass `cycle_momentum=False` to schedule only the learning "
+            "rate, or compile with one of those optimizers"
+        )
+    raise ValueError(
+        f"{owner_name}(cycle_momentum=True) cannot cycle the momentum of this optimizer: "
+        f"{reason}. Received: optimizer={kind}"
+    )
+
+
 def updates(optimizer: Any) -> int:
     """Updates applied so far (`optimizer.iterations`)."""
     return _keras.micro_steps(optimizer) // _keras.accumulation(optimizer)
@@ -203,6 +230,7 @@ class LRControl:
         self._cache_key: Any = None
         self._host_step: int | None = None
         self._current: Any = None
+        self.momentum: tuple[str, Callable[[Any], Any]] | None = None
 
     @property
     def model(self) -> Any:
@@ -221,8 +249,13 @@ class LRControl:
         scalable: bool,
         epoch_unit: bool = False,
         track_loss: bool = False,
+        momentum: tuple[str, Callable[[Any], Any]] | None = None,
     ) -> None:
-        """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`)."""
+        """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`).
+
+        `momentum`: `(attribute, momentum_schedule)` to cycle the optimizer's
+        `momentum`/`beta_1` with a step schedule (`_keras.patched`), or None.
+        """
         if self.swap.installed:  # another keras_lr callback took the LR in this fit
             if self.owner is not None and self.owner is not owner:
                 warnings.warn(
@@ -241,6 +274,7 @@ class LRControl:
         self.scalable = scalable
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
+        self.momentum = momentum if schedule is not None else None
         self.tracker_updates = 0
         self.calls = 0
         self._host_step = None
@@ -280,6 +314,7 @@ class LRControl:
         self.epoch_unit = False
         self._user_lr = None
         self._current = None
+        self.momentum = None
 
     @property
     def active(self) -> bool:
@@ -325,7 +360,8 @@ class LRControl:
 
     # ---------------------------------------------------------- the step
     def _compiled(self, schedule: Callable[[Any], Any]) -> Any:
-        key = (id(schedule), self.track_loss)
+        momentum = None if self.momentum is None else id(self.momentum[1])
+        key = (id(schedule), self.track_loss, momentum)
         entry = self._cache.get(key)
         if entry is None or entry[0] is not schedule:
             entry = self._cache[key] = (schedule, self.swap.build())
@@ -347,17 +383,34 @@ class LRControl:
                 self._host_step = _keras.micro_steps(optimizer)
             value = table_for(schedule).tensor_at(self._host_step)
             lr_of_step = lambda step: value  # noqa: E731
+            momentum = self._host_momentum(self._host_step)
         else:
             lr_of_step = schedule
+            momentum = self.momentum
         self.calls += 1
         tracker = _keras.loss_tracker(self.model) if self.track_loss else None
-        with _keras.patched(optimizer, lr_of_step, tracker, self._count_update):
+        with _keras.patched(optimizer, lr_of_step, tracker, self._count_update, momentum):
             outputs = compiled(*args, **kwargs)
         if self._host_step is not None:
             self._host_step += 1
         return outputs
 
+    def _host_momentum(self, step: int) -> tuple[str, Callable[[Any], Any]] | None:
+        """The eager (torch) step's momentum: a host float from the schedule's table."""
+        if self.momentum is None:
+            return None
+        name, schedule = self.momentum
+        value = float(table_for(schedule).values([step])[0])
+        return name, lambda counter: value
+
     # ---------------------------------------------------------- records
+    def applied_momentums(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray | None:
+        """The cycled momentum each of the (0-based) updates used, or None when not cycled."""
+        if not self.step_scheduled or self.momentum is None:
+            return None
+        steps = update_step(self.optimizer, np.asarray(update_indices, dtype="int64"))
+        return schedule_values(self.momentum[1], steps)
+
     def applied_lrs(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """The LR each of the (0-based) updates used, host-side."""
         update_indices = np.asarray(update_indices, dtype="int64")
