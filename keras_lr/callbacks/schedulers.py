@@ -386,20 +386,10 @@ class CyclicLR(_MomentumCycling):
         verbose: int = 0,
     ) -> None:
         schedule = schedules.Cyclic(**_schedule_arguments(locals()))
-        self.momentum_schedule = (
-            schedules.CyclicMomentum(
-                base_momentum,
-                max_momentum,
-                step_size,
-                mode,
-                gamma,
-                scale_fn,
-                scale_mode,
-                step_size_down,
-            )
-            if check.boolean("cycle_momentum", cycle_momentum)
-            else None
+        momentum = schedules.CyclicMomentum(
+            base_momentum, max_momentum, step_size, mode, gamma, scale_fn, scale_mode, step_size_down
         )
+        self.momentum_schedule = momentum if check.boolean("cycle_momentum", cycle_momentum) else None
         super().__init__(schedule, unit="step", verbose=verbose)
         self._init_momentum(cycle_momentum, base_momentum, max_momentum)
 
@@ -487,13 +477,10 @@ class OneCycleLR(_MomentumCycling):
         verbose: int = 0,
     ) -> None:
         schedule = schedules.OneCycle(**_schedule_arguments(locals()))
-        self.momentum_schedule = (
-            schedules.OneCycleMomentum(
-                total_steps, pct_start, anneal_strategy, base_momentum, max_momentum, three_phase
-            )
-            if check.boolean("cycle_momentum", cycle_momentum)
-            else None
+        momentum = schedules.OneCycleMomentum(
+            total_steps, pct_start, anneal_strategy, base_momentum, max_momentum, three_phase
         )
+        self.momentum_schedule = momentum if check.boolean("cycle_momentum", cycle_momentum) else None
         super().__init__(schedule, unit="step", verbose=verbose)
         self._init_momentum(cycle_momentum, base_momentum, max_momentum)
 
