@@ -48,11 +48,12 @@ def plot_schedule(
         log_y: whether to use a log scale for the LR.
         momentum: a momentum schedule (a function of the step, e.g.
             `keras_lr.schedules.OneCycleMomentum`), drawn dashed on a second
-            y axis (`ax.twinx()`, labelled "momentum") with a shared legend.
-            Defaults to the callback's `momentum_schedule`, else None.
+            y axis (`ax.twinx()`, labelled "momentum", kept as
+            `ax.momentum_axis`) with a shared legend. Defaults to the
+            callback's `momentum_schedule`, else None.
 
     Returns:
-        The matplotlib Axes of the LR (the momentum's twin shares its x axis).
+        The matplotlib Axes of the LR.
 
     Example:
 
@@ -95,6 +96,7 @@ def plot_schedule(
             label=type(momentum).__name__ if not label else f"{label} momentum",
         )
         twin.set_ylabel("momentum")
+        ax.momentum_axis = twin
         ax.legend(lines, [line.get_label() for line in lines], loc="best")
     return ax
 

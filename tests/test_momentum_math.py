@@ -181,3 +181,35 @@ def test_docstring_values():
         schedules.CyclicMomentum(0.8, 0.9, step_size=2).values(range(5)), [0.9, 0.85, 0.8, 0.85, 0.9], rtol=1e-6
     )
     assert math.isclose(float(schedules.OneCycleMomentum(10).values(4)), 0.85 + 0.1 * 0.5 * (1 - math.cos(math.pi * 2 / 7)), rel_tol=1e-6)
+
+
+# ------------------------------------------------------------------ plot_schedule
+def test_plot_schedule_draws_the_momentum_on_a_twin_axis():
+    import matplotlib.pyplot as plt
+
+    import keras_lr
+
+    lrs, momentums = torch_values(100, "one_cycle", max_lr=0.01, total_steps=100)
+    callback = keras_lr.OneCycleLR(0.01, 100, cycle_momentum=True)
+    fig, given_ax = plt.subplots()
+    ax = keras_lr.plot_schedule(callback, 100, ax=given_ax)
+    assert ax is given_ax
+    (lr_line,) = ax.get_lines()
+    (momentum_line,) = ax.momentum_axis.get_lines()
+    assert_allclose(lr_line.get_ydata(), lrs, rtol=2e-6)
+    assert_allclose(momentum_line.get_ydata(), momentums, rtol=2e-7)
+    assert ax.momentum_axis.get_ylabel() == "momentum"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["OneCycle", "OneCycleMomentum"]
+    # The same with the schedules given separately; without momentum, one axis.
+    ax = keras_lr.plot_schedule(callback.schedule, 100, momentum=callback.momentum_schedule)
+    assert_allclose(ax.momentum_axis.get_lines()[0].get_ydata(), momentums, rtol=2e-7)
+    ax = keras_lr.plot_schedule(keras_lr.OneCycleLR(0.01, 100), 100)
+    assert len(ax.figure.axes) == 1 and not hasattr(ax, "momentum_axis")
+    plt.close("all")
+
+
+def test_plot_schedule_refuses_a_bad_momentum():
+    import keras_lr
+
+    with pytest.raises(ValueError, match=r"Argument `momentum` must be a momentum schedule"):
+        keras_lr.plot_schedule(schedules.OneCycle(0.1, 10), 10, momentum=0.9)
