@@ -248,8 +248,11 @@ def patched(
     `on_update` is called at each of its updates (once per trace on TF/JAX).
     With `momentum=(attribute, momentum_of_step)` (`attribute` from
     `momentum_attribute`), each update also uses the momentum
-    `momentum_of_step(_iterations)` (see the module docstring). All are
-    instance attributes, removed (or put back) on the way out whatever happens.
+    `momentum_of_step(_iterations)` (see the module docstring); with
+    `momentum=(attribute, value)`, a host float (PyTorch, which runs the step
+    eagerly or through `torch.compile`, where a value set while tracing is
+    not seen), the momentum is `value`, set on the way in. All are instance
+    attributes, removed (or put back) on the way out whatever happens.
     """
     optimizer = unwrap(optimizer)
     state = vars(optimizer)
@@ -259,10 +262,15 @@ def patched(
         if lr_of_step is None or name not in ("momentum", "beta_1"):
             raise ValueError(f"keras_lr cycles `{name}` only with a step schedule of the LR.")
         cycled["user"] = state[name]
+        if not callable(momentum_of_step):  # a host value for this call
+            if name == "beta_1":
+                state[name] = momentum_of_step
+            else:
+                cycled["value"] = momentum_of_step
     if lr_of_step is not None:
         _require(optimizer, _LR_METHOD)
         counter = _require(optimizer, "_iterations")
-        if momentum is None:
+        if momentum is None or not callable(momentum_of_step):
             state[_LR_METHOD] = lambda: lr_of_step(counter)
         else:
 
@@ -276,8 +284,8 @@ def patched(
                 return lr_of_step(counter)
 
             state[_LR_METHOD] = lr_and_momentum
-            if name == "momentum":
-                state["_backend_update_step"] = _rescaled_update(optimizer, cycled)
+        if momentum is not None and name == "momentum":
+            state["_backend_update_step"] = _rescaled_update(optimizer, cycled)
     if tracker is not None:
         update_state = type(tracker).update_state
 

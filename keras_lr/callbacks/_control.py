@@ -378,15 +378,18 @@ class LRControl:
         schedule = self.segments[-1][1]
         compiled = self._current
         optimizer = self.optimizer
-        if keras.config.backend() == "torch" and not getattr(self.model, "jit_compile", False):
-            if self._host_step is None:  # one read per fit; then counted on the host
-                self._host_step = _keras.micro_steps(optimizer)
+        momentum = self.momentum
+        torch = keras.config.backend() == "torch"
+        eager = torch and not getattr(self.model, "jit_compile", False)
+        if (eager or (torch and momentum is not None)) and self._host_step is None:
+            self._host_step = _keras.micro_steps(optimizer)  # one read per fit; then counted on the host
+        if eager:
             value = table_for(schedule).tensor_at(self._host_step)
             lr_of_step = lambda step: value  # noqa: E731
-            momentum = self._host_momentum(self._host_step)
         else:
             lr_of_step = schedule
-            momentum = self.momentum
+        if torch and momentum is not None:
+            momentum = self._host_momentum(self._host_step)
         self.calls += 1
         tracker = _keras.loss_tracker(self.model) if self.track_loss else None
         with _keras.patched(optimizer, lr_of_step, tracker, self._count_update, momentum):
@@ -395,13 +398,16 @@ class LRControl:
             self._host_step += 1
         return outputs
 
-    def _host_momentum(self, step: int) -> tuple[str, Callable[[Any], Any]] | None:
-        """The eager (torch) step's momentum: a host float from the schedule's table."""
-        if self.momentum is None:
+    def _host_momentum(self, step: int | None) -> tuple[str, Any] | None:
+        """The torch step's momentum: a host float from the schedule's table.
+
+        Also under `jit_compile=True`: a value that the step sets on the
+        optimizer while `torch.compile` traces it is not seen by the update.
+        """
+        if self.momentum is None or step is None:
             return None
         name, schedule = self.momentum
-        value = float(table_for(schedule).values([step])[0])
-        return name, lambda counter: value
+        return name, float(table_for(schedule).values([step])[0])
 
     # ---------------------------------------------------------- records
     def applied_momentums(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray | None:
