@@ -239,7 +239,7 @@ def patched(
     lr_of_step: Callable[[Any], Any] | None,
     tracker: Any = None,
     on_update: Callable[[], None] | None = None,
-    momentum: tuple[str, Callable[[Any], Any]] | None = None,
+    momentum: tuple[str, Callable[[Any], Any] | float] | None = None,
 ) -> Iterator[None]:
     """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
 
