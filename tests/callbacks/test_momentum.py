@@ -439,3 +439,17 @@ def test_bad_momentum_arguments(kwargs, name, requirement):
         with pytest.raises(ValueError, match=rf"Argument `{name}` must be") as raised:
             make()
         assert requirement in str(raised.value)
+
+
+def test_gradient_accumulation_uses_the_momentum_of_the_update_step(one_weight):
+    """With k=2, update u happens at micro-step 2u+1 and uses the LR and momentum of that step."""
+    lrs, momentums = torch_schedule(TOTAL, "one_cycle", **ONE_CYCLE)
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9, gradient_accumulation_steps=2)
+    model = one_weight_model(optimizer)
+    callback = keras_lr.OneCycleLR(0.05, TOTAL, cycle_momentum=True)
+    fit(one_weight, model, [callback])
+    at = np.arange(1, TOTAL, 2)  # the micro-step of each update
+    grads = grads_of(TOTAL).reshape(-1, 2).mean(axis=1)
+    expected = hand_kernels("sgd", lrs[at], momentums[at], grads)
+    assert_allclose(one_weight.kernel(model), expected[-1], rtol=2e-5)
+    assert_allclose(callback.momentums, momentums[at], rtol=1e-6)
