@@ -37,8 +37,8 @@ definitions (facts and formulas), not copied:
 - torch-lr-finder (davidtvs/pytorch-lr-finder, `LRFinder.plot(skip_start=10,
   skip_end=5, suggest_lr=True)`): `lrs[10:-5][argmin(np.gradient(loss[10:-5]))]`.
   Its own smoothing is a plain EMA with `smooth_f=0.05` and its stop rule
-  `diverge_th=5`; here it reads our curve (beta 0.98, stop at 4x), as the
-  issue asks for identical curves.
+  `diverge_th=5`; here it reads our curve (beta 0.98, stop at 4x), so that
+  every rule is compared on identical curves.
 - The Keras 2 recipe (the classic Keras 2 callback): reads its own curve,
   `logs["loss"]` of each batch (in Keras 3 the running mean of the epoch so
   far), recorded along the same exponential ramp, stopping at NaN or 4x the

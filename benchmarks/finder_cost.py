@@ -1,4 +1,4 @@
-"""Cost of the LR range test and of its in-memory snapshot (issue #5, item 2).
+"""Cost of the LR range test and of its in-memory snapshot.
 
 (a) `LRFinder(num_steps=200, verbose=0).find(model, x, y, batch_size=32)`
 (with `stop_factor=1e9`, so that it does not stop early when the loss rises

@@ -25,7 +25,19 @@ the machine's noise floor.
 A last, diagnostic fit per variant times each of the callback's own hooks,
 to show where any overhead comes from (per-epoch hooks vs batch hooks).
 
-Two more parts (issue #13), selected with `--parts` (default: all three):
+More parts, selected with `--parts` (default: all five):
+
+- `calls`, keras_lr's Python calls per steady training step, deterministic:
+  `sys.setprofile` counts the calls of functions whose code file is inside
+  the keras_lr package during a `fit` of 50 and one of 150 steps (fresh
+  callback each, after a warm-up `fit`); per step = (c150 - c50) / 100, so
+  per-fit work cancels. Variants: no callback, the three step schedulers,
+  `LRLogger`, `LRFinder` as a callback, and momentum cycling
+  (`OneCycleLR(cycle_momentum=True)` on the MLP's Adam, `CyclicLR(cycle_momentum=True)`
+  on an SGD with momentum 0.9). Bars: 0 on TensorFlow and JAX (the
+  schedule is traced into the compiled step), 2 on PyTorch (eager step).
+- `memory`, what a step scheduler's `learning_rates` retains per update
+  (`tracemalloc`), at 10,000 and 100,000 recorded updates.
 
 - `refit`, the second-`fit` ratio: a one-epoch `fit` on the digits (batch
   `--refit-batch-size`, 225 steps at 8), repeated with the same scheduler
@@ -55,6 +67,7 @@ import math
 import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import _common as C
@@ -75,7 +88,15 @@ HOOKS = (
     "on_train_end",
 )
 PEAK_LR = 1e-3
-PARTS = ("steady", "refit", "cost")
+PARTS = ("steady", "refit", "cost", "calls", "memory")
+FINDER = "LRFinder (as a callback)"
+CYCLE_ADAM = "OneCycleLR(cycle_momentum=True), Adam's beta_1"
+CYCLE_SGD = "CyclicLR(cycle_momentum=True), SGD's momentum"
+CALL_VARIANTS = (BASELINE, *KERAS_LR, FINDER, CYCLE_ADAM, CYCLE_SGD)
+CALL_FITS = (50, 150)  # steps of the two counted fits
+CALL_BARS = {"tensorflow": 0, "jax": 0, "torch": 2}
+MEMORY_STEPS = (10_000, 100_000)
+MEMORY_EPOCH = 1000  # updates recorded per `on_epoch_end`
 REFIT_BAR = 1.1
 COST_BAR = 1.01
 PLAIN_AFTER = "plain fit after a keras_lr fit"
@@ -101,6 +122,16 @@ def make_callback(variant: str, steps_per_epoch: int) -> Any:
         return keras_lr.CyclicLR(PEAK_LR / 10, PEAK_LR, step_size=2 * steps_per_epoch)
     if variant == "LRLogger":
         return keras_lr.LRLogger()
+    if variant == CYCLE_ADAM:
+        return keras_lr.OneCycleLR(PEAK_LR, 10 * CALL_FITS[-1], cycle_momentum=True)
+    if variant == CYCLE_SGD:
+        return keras_lr.CyclicLR(
+            PEAK_LR / 10, PEAK_LR, step_size=2 * steps_per_epoch, cycle_momentum=True
+        )
+    if variant == FINDER:  # a ramp long enough for every counted fit, gentle enough not to stop
+        return keras_lr.LRFinder(
+            1e-5, 1e-3, num_steps=10 * CALL_FITS[-1], stop_factor=1e6, verbose=0
+        )
     if variant in (BASELINE, CONTROL):
         return None
 
@@ -488,13 +519,133 @@ def measure_cost(args: Any) -> dict:
     }
 
 
+def keras_lr_calls(run: Any) -> int:
+    """Python calls into code inside the keras_lr package while `run()` runs (`sys.setprofile`)."""
+    import sys
+
+    import keras_lr
+
+    package = str(Path(keras_lr.__file__).resolve().parent)
+    count = 0
+    inside: dict[str, bool] = {}
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        if event == "call":
+            filename = frame.f_code.co_filename
+            found = inside.get(filename)
+            if found is None:
+                found = inside[filename] = str(Path(filename).resolve()).startswith(package)
+            if found:
+                count += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def measure_calls(args: Any) -> dict:
+    """keras_lr's Python calls per steady training step, per variant (no timing).
+
+    Each variant: one model, a warm-up `fit` with the callback (compilation),
+    then a `fit` of 50 and one of 150 steps, each with a fresh callback and
+    counted whole, so that per-fit work (hooks, a retrace for a new schedule)
+    cancels: per step = (c150 - c50) / 100.
+    """
+    x, y = C.digits()
+    short, long = CALL_FITS
+    repeat = C.ceil_div(long * args.batch_size, len(x))
+    x, y = np.tile(x, (repeat, 1)), np.tile(y, repeat)
+    rows = {}
+    for variant in CALL_VARIANTS:
+        model = C.digits_mlp(seed=0)
+        if variant == CYCLE_SGD:  # a momentum to cycle (Keras' default SGD has none)
+            import keras
+
+            model.compile(optimizer=keras.optimizers.SGD(PEAK_LR, momentum=0.9), loss=model.loss)
+
+        def fit(steps: int, model: Any = model, variant: str = variant) -> None:
+            callback = make_callback(variant, steps)
+            model.fit(
+                x[: steps * args.batch_size],
+                y[: steps * args.batch_size],
+                batch_size=args.batch_size,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[] if callback is None else [callback],
+            )
+
+        fit(short)  # warm-up: the first compilation of the model's own step
+        counts = {steps: keras_lr_calls(lambda steps=steps: fit(steps)) for steps in CALL_FITS}
+        per_step = (counts[long] - counts[short]) / (long - short)
+        rows[variant] = {"calls": counts, "per_step": per_step}
+    return {"settings": {"batch_size": args.batch_size, "fits": list(CALL_FITS)}, "variants": rows}
+
+
+def measure_memory(args: Any) -> dict:
+    """Memory a step-unit scheduler retains per recorded update (`tracemalloc`).
+
+    A one-weight model, `WarmupCosineDecay(unit="step")`: after
+    `on_train_begin`, the optimizer's step counter is moved on by 1000
+    updates before each `on_epoch_end` (which records the LRs of the updates
+    since the last one), up to 10,000 and 100,000 updates: the recording path
+    of a real `fit` without running its steps. Retained: traced memory still
+    allocated after `gc.collect()`, minus the same before the first record.
+    """
+    import gc
+    import tracemalloc
+
+    import keras
+
+    import keras_lr
+
+    rows = {}
+    for total in MEMORY_STEPS:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        callback = keras_lr.WarmupCosineDecay(0.1, 2 * total, warmup_steps=total // 10)
+        callback.set_model(model)
+        callback.on_train_begin()
+        callback.on_epoch_end(0)  # the tables and caches a first record builds
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for epoch in range(total // MEMORY_EPOCH):
+            model.optimizer.iterations.assign((epoch + 1) * MEMORY_EPOCH)
+            callback.on_epoch_end(epoch)
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert len(callback.learning_rates) == total
+        callback.on_train_end()
+        rows[str(total)] = {"retained_bytes": retained, "bytes_per_update": retained / total}
+    # For reference: what a Python list of as many floats holds (the former `learning_rates`).
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    floats = [float(i) + 0.5 for i in range(MEMORY_STEPS[-1])]
+    list_bytes = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del floats
+    return {"variants": rows, "python_list_bytes_per_entry": list_bytes / MEMORY_STEPS[-1]}
+
+
 def measure(args: Any) -> dict:
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise ValueError(f"unknown --parts {unknown}; use some of {', '.join(PARTS)}")
     result: dict = {"info": C.backend_info()}
-    if "cost" in parts:  # first: deterministic, and cheap
+    if "calls" in parts:  # deterministic, and cheap
+        result["calls"] = measure_calls(args)
+    if "memory" in parts:
+        result["memory"] = measure_memory(args)
+    if "cost" in parts:  # deterministic, and cheap
         result["cost"] = measure_cost(args)
     if "refit" in parts:
         result["refit"] = measure_refit(args)
@@ -660,8 +811,98 @@ def report_cost(record: dict) -> list[str]:
     ]
 
 
+def report_calls(record: dict) -> list[str]:
+    table = []
+    settings = None
+    for backend, result in C.completed(record):
+        if "calls" not in result:
+            continue
+        settings = result["calls"]["settings"]
+        bar = CALL_BARS.get(backend, 0)
+        for variant, row in result["calls"]["variants"].items():
+            barred = variant in KERAS_LR or variant in (BASELINE, CYCLE_ADAM, CYCLE_SGD)
+            verdict = (
+                C.verdict(row["per_step"] <= bar) if barred else "(batch hook: records each step)"
+            )
+            counts = row["calls"]
+            table.append(
+                [
+                    backend,
+                    variant,
+                    *(
+                        str(counts[str(n)] if str(n) in counts else counts[n])
+                        for n in settings["fits"]
+                    ),
+                    f"{row['per_step']:g}",
+                    f"<= {bar}: {verdict}",
+                ]
+            )
+    if settings is None:
+        return []
+    short, long = settings["fits"]
+    headers = [
+        "backend",
+        "variant",
+        f"calls, fit of {short} steps",
+        f"calls, fit of {long} steps",
+        "per steady step",
+        "bar",
+    ]
+    return [
+        "### Python calls inside keras_lr per training step (deterministic)",
+        "",
+        C.md_table(headers, table),
+        "",
+        f"Batch {settings['batch_size']}, the digits MLP. `sys.setprofile` counts the calls "
+        "of Python functions whose code file is inside the keras_lr package during a whole "
+        f"`fit` of {short} and one of {long} steps (each with a fresh callback, after a "
+        f"warm-up `fit`); per steady step = (c{long} - c{short}) / {long - short}, so per-fit "
+        "work (hooks at the epoch ends, a trace of the new schedule) cancels. TensorFlow and "
+        "JAX trace the schedule into the compiled step; PyTorch runs its step eagerly (one "
+        "wrapper call and one patch call per step). The LR finder has a batch hook by design "
+        "(it records each step's loss).",
+        "",
+    ]
+
+
+def report_memory(record: dict) -> list[str]:
+    table = []
+    reference = None
+    for backend, result in C.completed(record):
+        if "memory" not in result:
+            continue
+        reference = result["memory"]["python_list_bytes_per_entry"]
+        for total, row in result["memory"]["variants"].items():
+            table.append(
+                [
+                    backend,
+                    f"{int(total):,}",
+                    f"{row['retained_bytes']:,}",
+                    f"{row['bytes_per_update']:.2f}",
+                ]
+            )
+    if reference is None:
+        return []
+    headers = ["backend", "updates recorded", "retained (bytes)", "bytes per update"]
+    return [
+        "### Memory a step scheduler retains per update (`learning_rates`)",
+        "",
+        C.md_table(headers, table),
+        "",
+        "`WarmupCosineDecay` on a one-weight model: the optimizer's counter is moved on by "
+        f"{MEMORY_EPOCH} updates before each `on_epoch_end`, which records the LRs of the "
+        "updates since the last one (a real `fit`'s recording path, without its steps). "
+        "Retained: `tracemalloc`'s traced memory after `gc.collect()`, minus the same after "
+        "the first record. `learning_rates` is one float64 array growing geometrically (8 "
+        f"bytes per entry, up to 2x while it grows); a Python list of floats, the former "
+        f"`learning_rates`, holds {reference:.1f} bytes per entry.",
+        "",
+    ]
+
+
 def report(record: dict) -> str:
     lines = C.report_header(record, "Scheduler callback overhead in `fit`")
+    lines += report_calls(record) + report_memory(record)
     lines += report_cost(record) + report_refit(record) + report_steady(record)
     lines += C.errors_block(record)
     return "\n".join(lines).rstrip()

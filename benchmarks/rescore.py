@@ -1,4 +1,4 @@
-"""Re-score LR-suggestion rules offline on the cached curves and grids (issue #12), in seconds.
+"""Re-score LR-suggestion rules offline on the suggestion-quality caches (curves, grids), in seconds.
 
 A rule is a plain function `rule(curve) -> float | None` of a `Curve` (below).
 For each rule and each half of the split (`sq_tasks.py`: rules are chosen on
@@ -16,7 +16,7 @@ Relative score of an LR = the seed-mean grid score, interpolated linearly in
 log10(LR) between grid points, / the grid's best seed-mean score.
 
 The built-in rules, side by side with yours: keras_lr's current
-`keras_lr.suggest` methods (with the finder's default skips) and the
+`keras_lr.core.rules` methods (with the finder's default skips) and the
 reference baselines of `baselines.py` (fastai, Lightning, torch-lr-finder on
 the same curves; the Keras 2 recipe on its own curve).
 
@@ -244,12 +244,20 @@ def safe_rule(rule: Rule, curve: Curve, caught: list | None = None) -> float | N
     return float(lr)
 
 
-def to_keras_lr(curve: Curve, keep: np.ndarray | None = None) -> Any:
-    """The curve as a `keras_lr.suggest.Curve` (what `RangeTest.curve()` gives the rules)."""
-    from keras_lr import suggest
+def _keras_lr_core() -> Any:
+    """keras_lr's suggestion code: `keras_lr.core` (`keras_lr.suggest` in an older keras_lr)."""
+    try:
+        from keras_lr import core
+    except ImportError:
+        from keras_lr import suggest as core
+    return core
 
+
+def to_keras_lr(curve: Curve, keep: np.ndarray | None = None) -> Any:
+    """The curve as a `keras_lr.core.Curve` (what `RangeTest.curve()` gives the rules)."""
+    core = _keras_lr_core()
     keep = slice(None) if keep is None else keep
-    return suggest.Curve(
+    return core.Curve(
         curve.lrs[keep],
         curve.losses[keep],
         raw_losses=curve.raw_losses[keep],
@@ -260,15 +268,14 @@ def to_keras_lr(curve: Curve, keep: np.ndarray | None = None) -> Any:
 
 
 def keras_lr_method(method: str) -> Rule:
-    """A `keras_lr.suggest` method as a rule, with the finder's default skips."""
+    """A keras_lr rule (`keras_lr.core.rules`) as a rule, with the finder's default skips."""
 
     def rule(curve: Curve) -> float:
-        from keras_lr import suggest
-
+        core = _keras_lr_core()
         ok = np.isfinite(curve.losses) & np.isfinite(curve.raw_losses)
-        if not hasattr(suggest, "Curve"):  # keras_lr before suggest.Curve
-            return suggest.suggest(curve.lrs[ok], curve.losses[ok], method)
-        return suggest.suggest(to_keras_lr(curve, ok), method=method)
+        if not hasattr(core, "Curve"):  # keras_lr before suggest.Curve
+            return core.suggest(curve.lrs[ok], curve.losses[ok], method)
+        return core.suggest(to_keras_lr(curve, ok), method=method)
 
     rule.__name__ = f"keras_lr_{method}"
     return rule
@@ -286,10 +293,12 @@ def __getattr__(name: str) -> Rule:
 
 def _keras_lr_methods() -> list[str]:
     try:
-        from keras_lr import suggest
+        core = _keras_lr_core()
     except Exception:  # noqa: BLE001
         return ["consensus", "valley", "steepest", "minimum"]
-    return list(suggest.METHODS)
+    if hasattr(core, "rules"):
+        return list(core.rules.names())
+    return list(core.METHODS)
 
 
 def builtin_rules() -> dict[str, tuple[Rule, bool]]:

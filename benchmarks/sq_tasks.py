@@ -1,4 +1,4 @@
-"""The tasks of the suggestion-quality benchmark (issue #12) and their fixed dev/test split.
+"""The tasks of the suggestion-quality benchmark and their fixed dev/test split.
 
 Sixteen small training tasks, each with its data (a fixed train/validation
 split), its model, its optimizer and its training budget (epochs, batch

@@ -1,4 +1,4 @@
-"""Does the suggested learning rate train well, on tasks it was not tuned on? (issue #12)
+"""Does the suggested learning rate train well, on tasks it was not tuned on?
 
 The tasks and their fixed dev/test split are in `sq_tasks.py` (read its
 docstring: the split was committed before any result was computed). Rules

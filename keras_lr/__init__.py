@@ -2,6 +2,8 @@
 
 - `LRFinder`: the LR range test (Smith 2015, section 3.3); `RangeTest`, its
   result: diagnosis, suggestions, plots, save/load.
+- `keras_lr.core`: the Keras-free reading of a range test (`RangeTest`, the
+  diagnosis, the suggestion rules' registry, plots, the file format).
 - Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
   `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
 - `ReduceLROnPlateau`: Keras' plateau reduction, also on top of a schedule.
@@ -10,15 +12,17 @@
 - `keras_lr.schedule_math`: every formula, once, as pure functions of the step.
 - `plot_schedule`: preview any schedule.
 
-`import keras_lr` imports neither Keras nor a backend: each name below is
-imported on first use (PEP 562), so the Keras-free parts (a saved range
-test, its diagnosis, suggestions and plots) and the `keras-lr` command's
-parser load without them.
+Where Keras is installed, `import keras_lr` imports every public name at
+once, so that its serializable classes are registered with Keras before a
+`keras.saving.load_model` needs them. Where it is not, the Keras-free parts
+(a saved range test, its diagnosis, suggestions and plots) still import, and
+a Keras-dependent name raises Keras' own `ImportError` when first used.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -33,17 +37,18 @@ _LAZY: dict[str, str] = {
     "ReduceLROnPlateau": "keras_lr.callbacks",
     "ScheduleCallback": "keras_lr.callbacks",
     "WarmupCosineDecay": "keras_lr.callbacks",
-    "RangeTest": "keras_lr.range_test",
-    "RangeTestRun": "keras_lr.range_test",
+    "RangeTest": "keras_lr.core",
+    "RangeTestRun": "keras_lr.core",
     "plot_history": "keras_lr.plotting",
     "plot_schedule": "keras_lr.plotting",
 }
-_SUBMODULES = ("callbacks", "plotting", "schedule_math", "schedules", "suggest")
+# `suggest` is deprecated (its names moved to `core`): kept for one release.
+_SUBMODULES = ("callbacks", "core", "plotting", "schedule_math", "schedules", "suggest")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 
 if TYPE_CHECKING:  # what static checkers and IDEs see
-    from keras_lr import callbacks, plotting, schedule_math, schedules, suggest
+    from keras_lr import callbacks, core, plotting, schedule_math, schedules, suggest
     from keras_lr.callbacks import (
         CyclicLR,
         ExponentDecayScheduler,
@@ -54,8 +59,8 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
         ScheduleCallback,
         WarmupCosineDecay,
     )
+    from keras_lr.core import RangeTest, RangeTestRun
     from keras_lr.plotting import plot_history, plot_schedule
-    from keras_lr.range_test import RangeTest, RangeTestRun
 
 
 def __getattr__(name: str) -> Any:
@@ -71,3 +76,19 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
+
+
+def _keras_installed() -> bool:
+    try:
+        return importlib.util.find_spec("keras") is not None
+    except (ImportError, ValueError):  # blocked, or a module without a spec
+        return False
+
+
+if _keras_installed():  # register the serializable classes now (see above)
+    for _name in sorted(_LAZY):
+        __getattr__(_name)
+    for _name in _SUBMODULES:
+        if _name != "suggest":  # deprecated: it warns when it is first used
+            __getattr__(_name)
+    del _name

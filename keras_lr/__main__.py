@@ -1,4 +1,4 @@
-"""`python -m keras_lr`: the `keras-lr` command (`python -m keras_lr_cli` starts faster)."""
+"""`python -m keras_lr`: the `keras-lr` command."""
 
 import sys
 

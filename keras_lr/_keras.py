@@ -1,46 +1,59 @@
 """Every access keras_lr makes to a private part of Keras, in one place.
 
 Contract: only the keras_lr callback that owns a model's learning rate for
-the current `fit` changes it, and only for the duration of each call of the
-model's train function, which keras_lr wraps; the wrapper puts the
-optimizer back when the call returns or raises, and the user's own train
-function (and LR variable) are put back at `on_train_end`, or, when `fit`
-raised before it, at the start of the model's next `fit`/`train_on_batch`.
+the current `fit` changes it, and only inside the model's train step, which
+keras_lr builds; nothing keras_lr puts on the optimizer outlives one run of
+that step (a trace on TensorFlow and JAX), and the user's own train function
+(and LR variable) are put back at `on_train_end`, or, when `fit` raised
+before it, at the start of the model's next `fit`/`train_on_batch`.
 
-How (see `TrainFunctionSwap` and `patched`):
+How (see `TrainFunctionSwap`, `Patch` and `patched`):
 
-- While a keras_lr callback owns the LR, `model.train_function` is a Python
-  wrapper around a compiled train function of keras_lr's own (built by
-  Keras' `make_train_function(force=True)`, which is lazy: JAX and TF trace
-  at the first call, inside the wrapper). Around each call the wrapper gives
-  the (inner) optimizer an instance-level `_get_current_learning_rate` that
-  evaluates the owner's schedule at `optimizer._iterations`, and, for the LR
-  finder, an instance-level `update_state` on the loss tracker; a `finally`
-  removes both. An exception or a `KeyboardInterrupt` anywhere therefore
-  leaves the optimizer and the loss tracker untouched.
+- While a keras_lr callback owns the LR, `model.train_function` is a
+  compiled train function of keras_lr's own, built by Keras'
+  `make_train_function(force=True)` from a step function of keras_lr's that
+  enters the patch around the model's `train_step`: the (inner) optimizer
+  gets an instance-level `_get_current_learning_rate` that evaluates the
+  owner's schedule at `optimizer._iterations`, and, for the LR finder, the
+  loss tracker an instance-level `update_state`; the context manager removes
+  both on the way out. On TensorFlow and JAX the step function runs only
+  while the step is traced (a retrace included, such as a last partial
+  batch): the schedule is in the compiled step and no Python of keras_lr's
+  runs per step. PyTorch's train function looks `train_step` up at each
+  call and runs eagerly: a wrapper enters the patch per call, with the LR of
+  the step as a device scalar. An exception or a `KeyboardInterrupt`
+  anywhere therefore leaves the optimizer and the loss tracker untouched,
+  and a custom training loop after an interrupted `fit` uses the user's LR.
 - Momentum cycling (`OneCycleLR`/`CyclicLR(cycle_momentum=True)`) is part of
-  the same patch: the instance-level `_get_current_learning_rate` also
-  evaluates the momentum schedule at `_iterations` (inside the trace on
-  TF/JAX), which Keras calls once per update before any `update_step`. For
-  Adam, AdamW, Adamax, Nadam and Lion the value goes into the instance
-  attribute `beta_1`, read by their update (also Nadam's
-  `_backend_update_step` and Adam's bias correction `beta_1 ** t`). SGD and
-  RMSprop test `momentum != 0` / `> 0` in Python inside their update, which a
-  traced value cannot answer, so their `momentum` stays the user's float `m0`
-  and an instance-level `_backend_update_step` scales each momentum slot by
-  `m_t / m0` before Keras' own update (`m0 * (v * m_t / m0) = m_t * v`) and,
-  for Nesterov, adds `(m_t - m0) * v_new` after it. The `finally` puts the
-  user's `beta_1` back and removes both instance attributes.
-- Keras skips `on_train_end` when `fit` raises, so while the wrapper is
-  installed the model also has an instance-level `make_train_function`: every
-  Keras `fit` and `train_on_batch` calls `make_train_function()` first, and
-  there it puts the user's train function back, restores an LR variable that
-  an epoch-unit scheduler set, and removes itself. A `make_train_function(
-  force=True)` made during the owner's `fit` (a callback rebuilding the step)
-  only drops keras_lr's compiled function, rebuilt at the next call.
-- An epoch-unit scheduler sets the LR variable (a real optimizer variable:
-  no retrace) at each epoch start; its user value is put back at
-  `on_train_end`, or at the next `fit`/`train_on_batch` when `fit` raised.
+  the same patch. On TensorFlow and JAX the instance-level
+  `_get_current_learning_rate`, which Keras calls once per update before any
+  `update_step`, also evaluates the momentum schedule at `_iterations`
+  (inside the trace, so no Python per step either). For Adam, AdamW, Adamax,
+  Nadam and Lion the value goes into the instance attribute `beta_1`, read
+  by their update (also Nadam's `_backend_update_step` and Adam's bias
+  correction `beta_1 ** t`). SGD and RMSprop test `momentum != 0` / `> 0` in
+  Python inside their update, which a traced value cannot answer, so their
+  `momentum` stays the user's float `m0` and an instance-level
+  `_backend_update_step` scales each momentum slot by `m_t / m0` before
+  Keras' own update (`m0 * (v * m_t / m0) = m_t * v`) and, for Nesterov, adds
+  `(m_t - m0) * v_new` after it. On PyTorch the step's momentum is a host
+  float from the schedule's `StepTable`, set as the attribute itself (a
+  value set while `torch.compile` traces would not be seen); only a cycled
+  SGD/RMSprop momentum of exactly 0 goes through the rescaled update (their
+  update would skip the slot). The context manager puts the user's
+  `momentum`/`beta_1` back and removes `_backend_update_step`.
+- Keras skips `on_train_end` when `fit` raises, so while keras_lr's function
+  is installed the model also has an instance-level `make_train_function`:
+  every Keras `fit` and `train_on_batch` calls `make_train_function()` first,
+  and there it puts the user's train function back and removes itself. A
+  `make_train_function(force=True)` made during the owner's `fit` (a callback
+  rebuilding the step) only rebuilds keras_lr's compiled function.
+- An epoch-unit scheduler's LR changes once per epoch, without a retrace:
+  TensorFlow's step reads a variable of keras_lr's, PyTorch's eager step gets
+  the value; JAX's step reads only the state `fit` passes it, so there the LR
+  variable holds the epoch's LR and JAX's `fit`, which calls
+  `optimizer.finalize_variable_values` in its `finally`, puts the user's
+  value back on every way out (`at_fit_exit`).
 - The compiled functions are cached per model, keyed on the user's train
   function (which `compile()` resets, so a recompile never sees a stale one)
   and on the schedule object: a second `fit` with the same callback reuses
@@ -56,6 +69,8 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
 - `BaseOptimizer._learning_rate` (Variable, LearningRateSchedule or callable).
 - `BaseOptimizer._get_current_learning_rate` (method): what `apply()` reads.
 - `BaseOptimizer.gradient_accumulation_steps` (attribute, None or int).
+- `BaseOptimizer.finalize_variable_values` (method): called in the `finally`
+  of JAX's `fit` (undocumented).
 - `BaseOptimizer._backend_update_step` (method): the update of all variables,
   after the LR is read; `BaseOptimizer._get_variable_index` (method);
   `SGD.momentums` and `RMSprop._momentums` (lists of slot variables, built
@@ -64,7 +79,9 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
 - `keras.optimizers.MultiOptimizer` (class; absent in older Keras).
 - `Trainer._loss_tracker` (a `Mean` metric) and `Metric.update_state`.
 - `Trainer.train_function` (attribute) and `Trainer.make_train_function`
-  (method, called first by every `fit`/`train_on_batch`).
+  (method, called first by every `fit`/`train_on_batch`); on TensorFlow and
+  JAX it captures `model.train_step` when it builds, on PyTorch the function
+  it builds looks `model.train_step` up at each call.
 - `Metric._direction` (`"up"`/`"down"`, set by most built-in metrics), optional.
 - `SeedGenerator` state variables, named `seed_generator_state`, `[seed, counter]`.
 - `keras.src.backend.common.KerasVariable` (class): the base of every Keras
@@ -89,8 +106,9 @@ tests, `pytest -m smoke`, runs on Keras 3.5.0 in CI):
 from __future__ import annotations
 
 import contextlib
+import itertools
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -106,6 +124,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.optimizers.Optimizer", "_learning_rate", "attribute"),
     ("keras.optimizers.Optimizer", "_get_current_learning_rate", "method"),
     ("keras.optimizers.Optimizer", "gradient_accumulation_steps", "attribute"),
+    ("keras.optimizers.Optimizer", "finalize_variable_values", "method"),
     ("keras.optimizers.Optimizer", "_backend_update_step", "method"),
     ("keras.optimizers.Optimizer", "_get_variable_index", "method"),
     ("keras.optimizers.SGD(momentum=0.9)", "momentums", "attribute"),
@@ -200,6 +219,7 @@ def read_float(variable: Any) -> float:
 # The optimizers whose momentum keras_lr can cycle, and the attribute their update reads.
 _BETA_1_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "Nadam", "Lion")
 _MOMENTUM_SLOTS = {"SGD": "momentums", "RMSprop": "_momentums"}
+_UPDATE_METHOD = "_backend_update_step"
 
 
 def _momentum_family(optimizer: Any) -> str | None:
@@ -233,95 +253,20 @@ def _momentum_slots(optimizer: Any) -> list[Any]:
     return list(_require(optimizer, _MOMENTUM_SLOTS[_momentum_family(optimizer) or "SGD"]))
 
 
-@contextlib.contextmanager
-def patched(
-    optimizer: Any,
-    lr_of_step: Callable[[Any], Any] | None,
-    tracker: Any = None,
-    on_update: Callable[[], None] | None = None,
-    momentum: tuple[str, Callable[[Any], Any] | float] | None = None,
-) -> Iterator[None]:
-    """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
-
-    With a `tracker` (the model's loss tracker), the tracker is also reset
-    before each update, so that it holds the loss of one batch, and
-    `on_update` is called at each of its updates (once per trace on TF/JAX).
-    With `momentum=(attribute, momentum_of_step)` (`attribute` from
-    `momentum_attribute`), each update also uses the momentum
-    `momentum_of_step(_iterations)` (see the module docstring); with
-    `momentum=(attribute, value)`, a host float (PyTorch, which runs the step
-    eagerly or through `torch.compile`, where a value set while tracing is
-    not seen), the momentum is `value`, set on the way in. All are instance
-    attributes, removed (or put back) on the way out whatever happens.
-    """
-    optimizer = unwrap(optimizer)
-    state = vars(optimizer)
-    cycled: dict[str, Any] = {}
-    if momentum is not None:
-        name, momentum_of_step = momentum
-        if lr_of_step is None or name not in ("momentum", "beta_1"):
-            raise ValueError(f"keras_lr cycles `{name}` only with a step schedule of the LR.")
-        cycled["user"] = state[name]
-        if not callable(momentum_of_step):  # a host value for this call
-            if name == "beta_1":
-                state[name] = momentum_of_step
-            else:
-                cycled["value"] = momentum_of_step
-    if lr_of_step is not None:
-        _require(optimizer, _LR_METHOD)
-        counter = _require(optimizer, "_iterations")
-        if momentum is None or not callable(momentum_of_step):
-            state[_LR_METHOD] = lambda: lr_of_step(counter)
-        else:
-
-            def lr_and_momentum() -> Any:
-                # Keras reads the LR once per update, before every `update_step`.
-                value = momentum_of_step(counter)
-                if name == "beta_1":
-                    state[name] = value
-                else:
-                    cycled["value"] = value
-                return lr_of_step(counter)
-
-            state[_LR_METHOD] = lr_and_momentum
-        if momentum is not None and name == "momentum":
-            state["_backend_update_step"] = _rescaled_update(optimizer, cycled)
-    if tracker is not None:
-        update_state = type(tracker).update_state
-
-        def update_batch_only(*args: Any, **kwargs: Any) -> Any:
-            if on_update is not None:
-                on_update()
-            for variable in tracker.variables:
-                variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
-            return update_state(tracker, *args, **kwargs)
-
-        vars(tracker)["update_state"] = update_batch_only
-    try:
-        yield
-    finally:
-        state.pop(_LR_METHOD, None)
-        if momentum is not None:
-            state[momentum[0]] = cycled["user"]
-            state.pop("_backend_update_step", None)
-        if tracker is not None:
-            vars(tracker).pop("update_state", None)
-
-
 def _rescaled_update(optimizer: Any, cycled: dict[str, Any]) -> Callable[..., Any]:
     """SGD's or RMSprop's update with the momentum `cycled["value"]` instead of its own.
 
-    Both update a slot `v` as `v <- m0 * v + (...)` with their float `m0`:
-    scaling `v` by `m_t / m0` first gives `m_t * v + (...)`. Nesterov SGD
-    then adds `m0 * v_new - lr * g` to the variable: `(m_t - m0) * v_new` more
-    makes it `m_t * v_new - lr * g`.
+    Both update a slot `v` as `v <- m0 * v + (...)` with their float `m0`
+    (the `momentum` their update reads): scaling `v` by `m_t / m0` first gives
+    `m_t * v + (...)`. Nesterov SGD then adds `m0 * v_new - lr * g` to the
+    variable: `(m_t - m0) * v_new` more makes it `m_t * v_new - lr * g`.
     """
     real = type(optimizer)._backend_update_step
-    user = float(cycled["user"])
     nesterov = bool(getattr(optimizer, "nesterov", False))
 
     def backend_update_step(grads: Any, trainable_variables: Any, learning_rate: Any) -> Any:
         value = cycled["value"]
+        user = float(optimizer.momentum)
         slots = _momentum_slots(optimizer)
         pairs = []
         for variable in trainable_variables:
@@ -338,6 +283,152 @@ def _rescaled_update(optimizer: Any, cycled: dict[str, Any]) -> Callable[..., An
         return result
 
     return backend_update_step
+
+
+class Patch:
+    """The patch of one optimizer (and loss tracker), prepared once, applied per block.
+
+    `apply()` sets the instance-level attributes and returns a context manager
+    (a `contextlib.ExitStack`) that removes them (and puts the user's
+    `momentum`/`beta_1` back) on the way out, whatever happens. Neither
+    `apply()`'s context manager nor the LR and momentum it installs for
+    host-side values runs any Python of keras_lr's, so that an eager step
+    (PyTorch) pays one call per step for the patch.
+
+    Args:
+        optimizer: the optimizer (a `LossScaleOptimizer` is unwrapped).
+        lr_of_step: the LR as a function of the optimizer's micro-step
+            counter (`_iterations`), traced into the step; None leaves the LR.
+        tracker: the model's loss tracker, reset before each update so that
+            it holds the loss of one batch; None leaves it.
+        on_update: called at each update of the tracker (once per trace on
+            TensorFlow and JAX, per step when the step runs eagerly).
+        momentum: `(attribute, momentum_of_step)` to cycle the optimizer's
+            `momentum` or `beta_1` (`attribute`, from `momentum_attribute`)
+            with the LR: `momentum_of_step(_iterations)` is evaluated where
+            the LR is (in the trace); with `momentum_of_step=None` the value
+            comes per block from `apply(momentum=...)` (PyTorch). None: the
+            optimizer's own momentum.
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        lr_of_step: Callable[[Any], Any] | None,
+        tracker: Any = None,
+        on_update: Callable[[], None] | None = None,
+        momentum: tuple[str, Callable[[Any], Any] | None] | None = None,
+    ) -> None:
+        optimizer = unwrap(optimizer)
+        state = self.state = vars(optimizer)
+        self.lr_method: Callable[[], Any] | None = None
+        self.tracker_updates = 0
+        self.momentum_name: str | None = None
+        self.cycled: dict[str, Any] = {}
+        self.update_method: Callable[..., Any] | None = None
+        momentum_of_step = None
+        if momentum is not None:
+            name, momentum_of_step = momentum
+            if lr_of_step is None and momentum_of_step is not None:
+                raise ValueError("keras_lr cycles the momentum only with a step schedule of the LR.")
+            if name not in ("momentum", "beta_1"):
+                raise ValueError(f"keras_lr cycles `momentum` or `beta_1`, not `{name}`.")
+            _require(optimizer, name)
+            self.momentum_name = name
+            if name == "momentum":
+                _require(optimizer, _UPDATE_METHOD)
+                _require(optimizer, "_get_variable_index")
+                self.update_method = _rescaled_update(optimizer, self.cycled)
+        if lr_of_step is not None:
+            _require(optimizer, _LR_METHOD)
+            counter = _require(optimizer, "_iterations")
+            if momentum_of_step is None:
+                self.lr_method = lambda: lr_of_step(counter)
+            else:
+                cycled, name = self.cycled, self.momentum_name
+
+                def lr_and_momentum() -> Any:
+                    # Keras reads the LR once per update, before every `update_step`.
+                    value = momentum_of_step(counter)
+                    if name == "beta_1":
+                        state[name] = value
+                    else:
+                        cycled["value"] = value
+                    return lr_of_step(counter)
+
+                self.lr_method = lr_and_momentum
+        self.traced_momentum = momentum_of_step is not None
+        self.tracker_state: dict | None = None
+        self.update_state: Callable[..., Any] | None = None
+        if tracker is not None:
+            update_state = type(tracker).update_state
+
+            def update_batch_only(*args: Any, **kwargs: Any) -> Any:
+                self.tracker_updates += 1
+                if on_update is not None:
+                    on_update()
+                for variable in tracker.variables:
+                    variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
+                return update_state(tracker, *args, **kwargs)
+
+            self.tracker_state = vars(tracker)
+            self.update_state = update_batch_only
+
+    def apply(self, value: Any = None, momentum: float | None = None) -> contextlib.ExitStack:
+        """Patches now; the returned context manager unpatches.
+
+        Args:
+            value: the LR itself for this block, when the host knows it (a
+                device scalar: PyTorch's eager step); by default (None) the
+                LR is `lr_of_step(_iterations)`, read where the step reads it.
+            momentum: the cycled momentum itself for this block, a host
+                float (PyTorch); by default (None) `momentum_of_step`'s, in
+                the trace.
+        """
+        stack = contextlib.ExitStack()
+        state = self.state
+        name = self.momentum_name
+        if name is not None:  # first registered: undone last, after the update is gone
+            stack.callback(state.__setitem__, name, state[name])
+        if value is not None:
+            stack.callback(state.pop, _LR_METHOD, None)
+            state[_LR_METHOD] = itertools.repeat(value).__next__
+        elif self.lr_method is not None:
+            stack.callback(state.pop, _LR_METHOD, None)
+            state[_LR_METHOD] = self.lr_method
+        if name is not None and (self.traced_momentum or momentum is not None):
+            if momentum is not None and (name == "beta_1" or momentum > 0):
+                state[name] = momentum  # read by the update as the user's float is
+            elif self.update_method is not None:  # SGD/RMSprop: traced, or a host 0
+                # (with a momentum of 0 their update would skip the slot)
+                if momentum is not None:
+                    self.cycled["value"] = momentum
+                stack.callback(state.pop, _UPDATE_METHOD, None)
+                state[_UPDATE_METHOD] = self.update_method
+        if self.tracker_state is not None:
+            stack.callback(self.tracker_state.pop, "update_state", None)
+            self.tracker_state["update_state"] = self.update_state
+        return stack
+
+
+def patched(
+    optimizer: Any,
+    lr_of_step: Callable[[Any], Any] | None,
+    tracker: Any = None,
+    on_update: Callable[[], None] | None = None,
+    momentum: tuple[str, Callable[[Any], Any]] | None = None,
+) -> contextlib.AbstractContextManager:
+    """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
+
+    With a `tracker` (the model's loss tracker), the tracker is also reset
+    before each update, so that it holds the loss of one batch, and
+    `on_update` is called at each of its updates (once per trace on TF/JAX).
+    With `momentum=(attribute, momentum_of_step)`, each update also uses the
+    momentum `momentum_of_step(_iterations)` (see the module docstring). All
+    are instance attributes, removed (or put back) on the way out whatever
+    happens. The one place keras_lr patches an optimizer (see `Patch`).
+    """
+    return Patch(optimizer, lr_of_step, tracker, on_update, momentum).apply()
 
 
 def loss_tracker(model: Any) -> Any:
@@ -382,8 +473,58 @@ def train_function(model: Any) -> Any:
     return _require(model, "train_function")
 
 
+def train_step_looked_up_per_call() -> bool:
+    """Whether the train function Keras builds looks `model.train_step` up at each call.
+
+    PyTorch's does (its step runs eagerly, so the patch must be entered per
+    call, around the built function); TensorFlow's and JAX's capture the
+    step function when the train function is built, and trace it.
+    """
+    return keras.config.backend() == "torch"
+
+
+def epoch_lr_in_lr_variable() -> bool:
+    """Whether an epoch-unit LR must live in the optimizer's LR variable during `fit` (JAX).
+
+    JAX's compiled step reads only the state that `fit` passes it (the model's,
+    the optimizer's and the metrics' variables): a variable of keras_lr's
+    would be read once, as a constant, when the step is traced. TensorFlow's
+    step reads a variable at each call, and PyTorch's runs eagerly.
+    """
+    return keras.config.backend() == "jax"
+
+
+def at_fit_exit(model: Any, restore: Callable[[], None]) -> None:
+    """Runs `restore()` when JAX's `fit` leaves, whatever the way out, then removes itself.
+
+    JAX's `fit` calls `optimizer.finalize_variable_values` in its `finally`
+    (after writing the training state back to the variables), also when a
+    callback or the data raised: an instance-level method on the optimizer,
+    installed inside the epoch loop, runs first there.
+    """
+    optimizer = model.optimizer
+    state = vars(optimizer)
+    if "finalize_variable_values" in state:
+        return
+    real = type(optimizer).finalize_variable_values
+
+    def finalize_variable_values(var_list: Any) -> Any:
+        state.pop("finalize_variable_values", None)
+        restore()
+        return real(optimizer, var_list)
+
+    state["finalize_variable_values"] = finalize_variable_values
+
+
+def remove_fit_exit(model: Any) -> None:
+    """Removes the hook of `at_fit_exit`, if it is still there."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        vars(optimizer).pop("finalize_variable_values", None)
+
+
 class TrainFunctionSwap:
-    """Puts `wrapper` in `model.train_function` for the length of one `fit`.
+    """Puts keras_lr's train function in `model.train_function` for the length of one `fit`.
 
     `release()` puts the user's train function back; it runs from the owner's
     `on_train_end`, or from the model's next `make_train_function()` call (the
@@ -404,14 +545,14 @@ class TrainFunctionSwap:
         model = self._model()
         return model is not None and "make_train_function" in vars(model)
 
-    def install(self, wrapper: Callable[..., Any] | None) -> None:
-        """Installs `wrapper` (None: only the release hook) over the user's function."""
+    def install(self, function: Callable[..., Any] | None) -> None:
+        """Installs `function` (None: only the release hook) over the user's function."""
         model = self._model()
         self.user_function = _require(model, "train_function")
-        self.wrapper = wrapper
+        self.wrapper = function
         self.forced = False
-        if wrapper is not None:
-            model.train_function = wrapper
+        if function is not None:
+            model.train_function = function
         real = type(model).make_train_function
 
         def make_train_function(force: bool = False) -> Any:
@@ -427,8 +568,24 @@ class TrainFunctionSwap:
 
         vars(model)["make_train_function"] = make_train_function
 
-    def build(self) -> Any:
-        """A new compiled train function of the model's (traced at its first call)."""
+    def replace(self, function: Callable[..., Any]) -> None:
+        """Installs another function of keras_lr's during the owner's `fit` (a new schedule)."""
+        model = self._model()
+        if self.wrapper is not None and model is not None and model.train_function is self.wrapper:
+            model.train_function = function
+            self.wrapper = function
+
+    def build(self, patch: Callable[[], contextlib.AbstractContextManager] | None) -> Any:
+        """A new compiled train function of the model's (traced at its first call).
+
+        Its step function enters `patch()` around the model's `train_step`:
+        on TensorFlow and JAX while the step is traced (also at a retrace,
+        such as a last partial batch), and at every call when it runs
+        eagerly (`run_eagerly`, or `jit_compile=False` on JAX). PyTorch's
+        train function looks `train_step` up per call
+        (`train_step_looked_up_per_call`): the caller enters the patch
+        around each call instead.
+        """
         model = self._model()
         current = model.train_function
         # JAX caches traces by function: `jit(model.train_step)` of a bound
@@ -437,7 +594,15 @@ class TrainFunctionSwap:
         train_step = model.train_step
         state = vars(model)
         had_own = "train_step" in state
-        state["train_step"] = lambda *args, **kwargs: train_step(*args, **kwargs)
+        if patch is None:
+            state["train_step"] = lambda *args, **kwargs: train_step(*args, **kwargs)
+        else:
+
+            def step(*args: Any, **kwargs: Any) -> Any:
+                with patch():
+                    return train_step(*args, **kwargs)
+
+            state["train_step"] = step
         try:
             type(model).make_train_function(model, force=True)
         finally:

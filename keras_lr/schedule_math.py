@@ -2,7 +2,8 @@
 
 Every formula of keras_lr lives here, once. The schedule classes
 (`keras_lr.schedules`), the scheduler callbacks and the LR finder all call these
-functions; none of them re-derives a formula.
+functions; none of them re-derives a formula. What the step conventions
+below mean in training: [the schedules guide](../guide/schedules.md).
 
 Conventions:
 

@@ -6,16 +6,13 @@ registered for Keras serialization under the package name `keras_lr`, so a model
 compiled with one survives `model.save("m.keras")` and
 `keras.saving.load_model`.
 
-Steps are exact up to `2**31 - 1`: a schedule called with the optimizer's
-integer step (or an int tensor, or `values()` of whole numbers) decides which
-piece, cycle, phase or staircase level applies in integer arithmetic, also
-inside `jax.jit` without x64. Lengths and boundaries that are whole numbers
-are exact even when given as floats (`step_size=2000.0`); a genuinely
-fractional period (`ExponentialDecay.decay_steps`, `StepDecay.step_size`,
-`Cyclic`'s cycle length `step_size + step_size_down`) divides the step in
-float32, which stays finite and monotone but is exact only below `2**24`.
-Fractional boundaries (`Piecewise`, `Join`, warmup and hold lengths) are
-compared exactly. See `keras_lr.schedule_math` for the details.
+A schedule is a function of the 0-based optimizer step `t`: `schedule(t)` is
+the LR of update `t`. Called with the optimizer's integer step (or `values()`
+of whole numbers), it is exact up to `2**31 - 1`, also inside `jax.jit`
+without x64; whole-number lengths and boundaries are exact even when given as
+floats, and a genuinely fractional period is exact only below `2**24`. What
+that means, and the equivalences with PyTorch's and Keras' schedules:
+[the schedules guide](../guide/schedules.md).
 
 Example:
 
@@ -23,7 +20,8 @@ Example:
 >>> schedule = keras_lr.schedules.WarmupCosine(
 ...     peak_lr=1e-3, total_steps=10_000, warmup_steps=500, min_lr=1e-5)
 >>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
->>> schedule.values([0, 250, 500, 10_000])  # host-side preview, a numpy array
+>>> schedule.values([0, 250, 500, 10_000]).round(7)  # host-side preview (float32 math)
+array([0.e+00, 5.e-04, 1.e-03, 1.e-05])
 """
 
 from __future__ import annotations
@@ -226,7 +224,7 @@ class ExponentialDecay(Schedule):
 
     >>> s = keras_lr.schedules.ExponentialDecay(0.1, 0.5, min_lr=0.02)
     >>> s.values([0, 1, 2, 3])
-    array([0.1, 0.05, 0.025, 0.02])
+    array([0.1  , 0.05 , 0.025, 0.02 ])
     """
 
     formula = staticmethod(schedule_math.exponential)
@@ -384,7 +382,8 @@ class WarmupCosine(Schedule):
     initial_learning_rate=warmup_start_lr, decay_steps=D, alpha=min_lr/peak_lr,
     warmup_target=peak_lr, warmup_steps=W)`; with `W=H=0, peak_mul=1` and an
     integer `cycle_mul`, PyTorch's `CosineAnnealingWarmRestarts(T_0=first cycle,
-    T_mult=cycle_mul, eta_min=min_lr)`.
+    T_mult=cycle_mul, eta_min=min_lr)`. The warm restarts are those of SGDR
+    (Loshchilov and Hutter, 2017).
 
     Args:
         peak_lr: the LR at the end of warmup, `> 0`.
@@ -401,7 +400,7 @@ class WarmupCosine(Schedule):
     Example:
 
     >>> s = keras_lr.schedules.WarmupCosine(peak_lr=1.0, total_steps=10, warmup_steps=2)
-    >>> s.values([0, 1, 2, 6, 10])
+    >>> s.values([0, 1, 2, 6, 10]).round(6)  # computed in float32
     array([0. , 0.5, 1. , 0.5, 0. ])
     """
 
@@ -466,7 +465,7 @@ class Cyclic(Schedule):
     Example:
 
     >>> s = keras_lr.schedules.Cyclic(0.1, 0.5, step_size=2)
-    >>> s.values(range(5))
+    >>> s.values(range(5)).round(6)  # computed in float32
     array([0.1, 0.3, 0.5, 0.3, 0.1])
     """
 
@@ -534,7 +533,8 @@ class Cyclic(Schedule):
 class OneCycle(Schedule):
     """The one-cycle policy, equal to PyTorch's `OneCycleLR` step for step.
 
-    From `max_lr / div_factor` up to `max_lr` over the first `pct_start` of
+    The policy of Smith, "A disciplined approach to neural network
+    hyper-parameters" (2018). From `max_lr / div_factor` up to `max_lr` over the first `pct_start` of
     `total_steps`, then down to `max_lr / div_factor / final_div_factor`
     (with `three_phase`, back to the initial LR first). Each phase anneals by
     cosine (`anneal_strategy="cos"`) or linearly (`"linear"`). After
@@ -767,7 +767,8 @@ class Scaled(Schedule):
     (`keras_lr.schedule_math.scaled`): the schedule's shape, scaled by
     `factor`, never cut below `min_lr` by the scaling. `keras_lr.ReduceLROnPlateau`
     puts it on an optimizer whose learning rate is a schedule, so the factor
-    is part of the optimizer's config and survives `model.save`.
+    is part of the optimizer's config and survives `model.save`
+    ([the schedules guide](../guide/schedules.md#reduce-on-plateau-on-top-of-a-schedule)).
 
     Args:
         schedule: any `LearningRateSchedule` (keras_lr's or Keras') or

@@ -1,4 +1,4 @@
-"""Tests of the `keras-lr` command (`keras_lr.cli.main`), in-process.
+"""Tests of the `keras-lr` command (`keras_lr_cli.main`), in-process.
 
 Expected learning rates are closed forms computed here with numpy, never with
 keras_lr.
@@ -17,7 +17,7 @@ import pytest
 from cli_checks import assert_usage_error
 
 import keras_lr
-from keras_lr.cli import main
+from keras_lr_cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -40,7 +40,7 @@ def assert_png(path):
 # ---------------------------------------------------------------- help
 def test_help_runs_as_a_module():
     result = subprocess.run(
-        [sys.executable, "-m", "keras_lr.cli", "--help"],
+        [sys.executable, "-m", "keras_lr_cli", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -300,7 +300,8 @@ def test_find_quiet_without_targets_key(tmp_path, capsys, saved_model):
 
 # ---------------------------------------------------------------- demo
 @pytest.mark.slow
-def test_demo_writes_figures_and_reports_accuracy(tmp_path, capsys):
+def test_demo_writes_figures_and_reports_accuracy(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # the demo needs no scikit-learn
     out_dir = tmp_path / "demo"
     argv = ["demo", "--out", str(out_dir), "--steps", "40", "--epochs", "1"]
     argv += ["--backend", keras.config.backend()]  # the current one: no new process

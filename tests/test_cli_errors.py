@@ -3,8 +3,8 @@
 Every case calls `keras_lr_cli.main` in-process with `LRFinder.find` and
 `model.fit` replaced by a guard that fails the test, so that an error which
 only comes after the training (or after part of it) is caught. The startup
-tests run the entry module in a fresh Python and check, from `sys.modules`,
-that it did not import Keras.
+tests run the command in a fresh Python and check, from `sys.modules`, that
+it did not import Keras.
 """
 
 import os
@@ -18,10 +18,8 @@ from cli_checks import assert_usage_error
 
 import keras_lr
 import keras_lr_cli
-from keras_lr import schedules, suggest
-from keras_lr.plotting import MAX_PLOT_STEPS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(keras_lr_cli.__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(keras_lr.__file__)))
 
 
 @pytest.fixture
@@ -147,7 +145,7 @@ CASES = [
     (["find", "data.npz", "model.keras"], ["swapped", "keras-lr find model.keras data.npz"]),
     (["find", "data.npz", "data.npz"], ["MODEL.keras", "numpy arrays"]),
     (["find", "model.keras", "model.keras"], ["DATA.npz", "saved Keras model"]),
-    (["find", "binary.bin", "data.npz"], ["cannot load", "binary.bin"]),
+    (["find", "binary.bin", "data.npz"], ["cannot load", "binary.bin", "not a Keras model file"]),
     (["find", "model.keras", "binary.bin"], ["cannot read", "binary.bin"]),
     (["find", "model.keras", "single.npy"], ["numpy.savez"]),
     (["find", "model.keras", "empty.npz"], ["'x'", "no samples"]),
@@ -197,9 +195,9 @@ def python(code):
 
 def test_entry_module_imports_no_keras():
     result = python(
-        "import sys, keras_lr_cli\n"
-        "heavy = sorted(m for m in ('keras', 'keras_lr', 'tensorflow', 'jax', 'torch', "
-        "'numpy', 'matplotlib') if m in sys.modules)\n"
+        "import sys, keras_lr_cli, keras_lr_cli.parser, keras_lr_cli.options\n"
+        "heavy = sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', "
+        "'numpy', 'matplotlib', 'keras_lr_cli.commands') if m in sys.modules)\n"
         "print(heavy)"
     )
     assert result.returncode == 0, result.stderr
@@ -231,43 +229,18 @@ def test_help_and_usage_errors_import_no_keras(argv):
     assert (result.stdout if result.returncode == 0 else result.stderr).strip()
 
 
-def test_console_script_is_the_light_entry_module():
+def test_console_script_is_the_cli_main():
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
     assert 'keras-lr = "keras_lr_cli:main"' in text
-    assert '"keras_lr_cli"' in text  # in the wheel
+    assert 'packages = ["keras_lr", "keras_lr_cli"]' in text  # the command beside the package
 
 
 def test_importing_keras_lr_still_registers_its_classes():
-    """`keras_lr/__init__` stays eager: `load_model` finds the classes after `import keras_lr`."""
+    """`load_model` finds keras_lr's classes after `import keras_lr`."""
     result = python(
         "import keras, keras_lr\n"
-        "print(keras.saving.get_registered_object('keras_lr>WarmupCosine') is "
-        "keras_lr.schedules.WarmupCosine)"
+        "print(keras.saving.get_registered_object('keras_lr>WarmupCosine') is not None)"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
-
-
-# ---------------------------------------------------------------- what the entry module reads
-def test_schedule_options_read_from_source_match_the_classes():
-    specs = keras_lr_cli._schedule_specs()
-    assert set(specs) == set(keras_lr_cli.SCHEDULES)
-    imported = keras_lr_cli._imported_schedule_specs()
-    for name, spec in specs.items():
-        assert spec.params == imported[name].params, name
-        assert spec.doc == imported[name].doc, name
-        cls = getattr(schedules, spec.class_name)
-        import inspect
-
-        signature = inspect.signature(cls.__init__).parameters
-        for param in spec.params:
-            assert signature[param.name].default == param.default
-
-
-def test_constants_read_from_source_match_the_package():
-    assert keras_lr_cli._suggestion_methods() == (tuple(suggest.METHODS), suggest.DEFAULT_METHOD)
-    assert keras_lr_cli._version() == keras_lr.__version__
-    assert keras_lr_cli.MAX_PLOT_STEPS == MAX_PLOT_STEPS
-    tree = keras_lr_cli._module_tree("schedules")
-    assert keras_lr_cli._constant(tree, "CYCLIC_MODES") == schedules.CYCLIC_MODES

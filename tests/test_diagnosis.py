@@ -7,7 +7,7 @@ where the finder's stop rule (`smoothed - best > 3 * |best|`) fires, with the
 `stop_lr` and `stop_reason` the finder would record. Every case is clear-cut
 (its fall, or its lack of one, is far from any threshold), so the tests pin the
 diagnosis and the properties of the suggestion, not the values of the rule's
-constants (`keras_lr.suggest.FELL_Z`, ...), which are read from the module
+constants (`keras_lr.core.FELL_Z`, ...), which are read from the module
 where a test needs one.
 
 The property tests (hypothesis) check that the diagnosis and the default
@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from range_test_oracles import exp_ramp, hand_smoothed, hand_stop_index
 
 import keras_lr
-from keras_lr import suggest
+from keras_lr import core
 
 BETA = 0.98  # LRFinder's default smoothing
 STOP_FACTOR = 4.0  # LRFinder's default stop rule: smoothed > 4 * best
@@ -59,7 +59,7 @@ class Case:
     config: dict
 
     def curve(self):
-        return suggest.Curve(
+        return core.Curve(
             self.lrs,
             self.losses,
             raw_losses=self.raw,
@@ -195,7 +195,7 @@ def lines_labelled(ax, word):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_flat_then_divergent_is_diagnosed_as_no_fall_and_a_divergence(seed):
     case = flat_then_divergent(seed)
-    for diagnosis in (suggest.diagnose(case.curve()), case.result().diagnosis):
+    for diagnosis in (core.diagnose(case.curve()), case.result().diagnosis):
         assert not diagnosis.fell
         assert diagnosis.drop < diagnosis.threshold
         assert diagnosis.diverged
@@ -212,10 +212,10 @@ def test_flat_then_divergent_is_diagnosed_as_no_fall_and_a_divergence(seed):
 
 def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
     case = flat_then_divergent()
-    assert issubclass(suggest.FallbackWarning, UserWarning)
+    assert issubclass(core.FallbackWarning, UserWarning)
     expected = case.result().diagnosis.divergence_lr / FALLBACK_DIVISOR
-    for read in (case.result().suggestion, lambda: suggest.robust(case.curve())):
-        with pytest.warns(suggest.FallbackWarning) as caught:
+    for read in (case.result().suggestion, lambda: core.rules.robust(case.curve())):
+        with pytest.warns(core.FallbackWarning) as caught:
             lr = read()
         assert lr == expected
         message = str(caught[0].message)
@@ -226,8 +226,8 @@ def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
 
 def test_flat_then_divergent_default_suggestion_is_the_fallback():
     case = flat_then_divergent()
-    with pytest.warns(suggest.FallbackWarning):
-        assert suggest.suggest(case.curve()) == (
+    with pytest.warns(core.FallbackWarning):
+        assert core.suggest(case.curve()) == (
             case.result().diagnosis.divergence_lr / FALLBACK_DIVISOR
         )
 
@@ -236,7 +236,7 @@ def test_flat_then_divergent_plot_marks_the_divergence_and_the_fallback():
     case = flat_then_divergent()
     result = case.result()
     ax = result.plot()  # the default skip_end hides the last points ...
-    [curve] = lines_labelled(ax, "smoothed loss")
+    [curve] = lines_labelled(ax, "lag-free loss")
     assert max(curve.get_xdata()) < case.stop_lr
     [stop] = lines_labelled(ax, "diverged")  # ... but the divergence is marked
     np.testing.assert_array_equal(stop.get_xdata(), [case.stop_lr, case.stop_lr])
@@ -272,7 +272,7 @@ def test_noisy_plateau_neither_fell_nor_diverged(seed):
 
 def test_noisy_plateau_has_no_suggestion():
     case = noisy_plateau()
-    for read in (case.result().suggestion, lambda: suggest.robust(case.curve())):
+    for read in (case.result().suggestion, lambda: core.rules.robust(case.curve())):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an error, not a fallback
             with pytest.raises(ValueError, match="No learning rate can be read") as error:
@@ -308,7 +308,7 @@ def test_clean_valley_is_diagnosed_reliable():
     assert diagnosis.reliable and diagnosis.reasons == ()
     assert not diagnosis.fallback
     assert diagnosis.diverged and diagnosis.divergence_lr <= case.stop_lr
-    assert diagnosis.points >= suggest.MIN_DESCENT_POINTS
+    assert diagnosis.points >= core.MIN_DESCENT_POINTS
     # The smoothing may move the minimum of an asymmetric valley a little: a factor of 3.
     assert bottom_lr / 3 < diagnosis.bottom_lr < bottom_lr * 3
 
@@ -317,7 +317,7 @@ def test_clean_valley_suggestion_lies_in_the_descent():
     case = clean_valley()
     fallen_lr, bottom_lr = shape_landmarks(valley_shape, 1e-6, 10.0)
     tolerance = ramp_step(case) ** 2  # two ramp steps
-    for read in (case.result().suggestion, lambda: suggest.robust(case.curve())):
+    for read in (case.result().suggestion, lambda: core.rules.robust(case.curve())):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no fallback warning
             lr = read()
@@ -346,7 +346,7 @@ def test_a_long_flat_bottom_does_not_pull_the_suggestion_into_the_basin():
     tolerance = 10.0**0.25  # a quarter of a decade: the smoothing moves the edge a little
     assert centre_over_4 > 2 * entry_lr * tolerance  # the case tells the two readings apart
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+        warnings.simplefilter("ignore", core.UnreliableSuggestionWarning)
         lr = case.result().suggestion()
     assert fallen_lr / tolerance <= lr <= entry_lr * tolerance, (fallen_lr, lr, entry_lr)
 
@@ -448,11 +448,11 @@ def transformed(case, scale, shift):
 
 def read(curve):
     """`(diagnosis, suggestion)`; the suggestion is the error's type when there is none."""
-    diagnosis = suggest.diagnose(curve)
+    diagnosis = core.diagnose(curve)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", suggest.FallbackWarning)
+        warnings.simplefilter("ignore", core.FallbackWarning)
         try:
-            lr = suggest.suggest(curve)
+            lr = core.suggest(curve)
         except ValueError as error:
             lr = type(error)
     return diagnosis, lr
@@ -510,11 +510,11 @@ def test_lagfree_is_the_full_gaussian_kernel_and_scales_to_long_curves():
     lrs = np.logspace(-7, 1, 300)
     raw = 1.0 + rng.normal(0.0, 0.1, 300)
     x = np.log10(lrs)
-    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / suggest.SMOOTH_DECADES) ** 2)
+    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / core.SMOOTH_DECADES) ** 2)
     np.testing.assert_allclose(
-        suggest.lagfree(lrs, raw), weights @ raw / weights.sum(axis=1), rtol=1e-12
+        core.lagfree(lrs, raw), weights @ raw / weights.sum(axis=1), rtol=1e-12
     )
     # A 50,000-step ramp: a dense kernel would need 20 GB; the band is quick and bounded.
     long_lrs = np.logspace(-7, 1, 50_000)
-    smooth = suggest.lagfree(long_lrs, np.ones(50_000))
+    smooth = core.lagfree(long_lrs, np.ones(50_000))
     np.testing.assert_allclose(smooth, 1.0, rtol=1e-12)

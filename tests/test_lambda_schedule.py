@@ -78,3 +78,19 @@ def test_bad_arguments():
         keras_lr.schedules.Lambda(inverse_sqrt, base_lr=0)
     with pytest.raises(ValueError, match="must return a scalar tensor"):
         keras_lr.schedules.Lambda(lambda t: 0.1)
+
+
+@pytest.mark.parametrize("unit", ["epoch", "step"])
+def test_a_plain_function_returning_a_float_is_a_constant_schedule(unit):
+    """As Keras' `LearningRateScheduler` accepts: `lambda epoch: 0.5` sets 0.5 everywhere."""
+    model = one_weight_model(lr=0.01)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=lambda y_true, y_pred: keras.ops.mean(y_pred, axis=-1))
+    callback = keras_lr.ScheduleCallback(lambda t: 0.5, unit=unit)
+    x, y = np.ones((12, 1), "float32"), np.zeros((12, 1), "float32")
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[callback])
+    # Gradient 1 per update: 6 updates at 0.5 each.
+    assert model.layers[0].kernel.numpy()[0, 0] == pytest.approx(-3.0, rel=1e-6)
+    assert list(callback.learning_rates) == [0.5] * (2 if unit == "epoch" else 6)
+    # The user's LR is back: a plain fit moves the weight by 0.01 per update.
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    assert model.layers[0].kernel.numpy()[0, 0] == pytest.approx(-3.03, rel=1e-6)

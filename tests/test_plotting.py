@@ -66,6 +66,18 @@ def finder(tmp_path):
     return keras_lr.LRFinder.load(write_finder(tmp_path / "finder.json", *hand_curve()))
 
 
+# The main line of a range-test plot is the lag-free smoothing the rules read: a Gaussian
+# kernel of 0.2 decades (its documented sigma) in log10(lr), by hand. The EMA is the faint one.
+SIGMA_DECADES = 0.2
+EMA = "EMA of the loss (beta=0.98, lags)"
+
+
+def hand_lagfree(lrs, raw):
+    x = np.log10(np.asarray(lrs, dtype="float64"))
+    weights = np.exp(-0.5 * ((x[:, None] - x[None, :]) / SIGMA_DECADES) ** 2)
+    return weights @ np.asarray(raw, dtype="float64") / weights.sum(axis=1)
+
+
 def line_labelled(ax, label):
     lines = [line for line in ax.get_lines() if line.get_label() == label]
     assert len(lines) == 1, [line.get_label() for line in ax.get_lines()]
@@ -74,16 +86,19 @@ def line_labelled(ax, label):
 
 # ---------------------------------------------------------------- finder.plot
 def test_plot_draws_the_smoothed_curve_on_a_log_axis(finder):
-    lrs, losses, _ = hand_curve()
+    lrs, losses, raw = hand_curve()
     ax = finder.plot()
     assert isinstance(ax, matplotlib.axes.Axes)
     assert ax.get_xscale() == "log"
-    line = line_labelled(ax, "smoothed loss")
+    line = line_labelled(ax, EMA)
     # The first 10 and last 5 points are left out by default.
     assert_allclose(line.get_xdata(), lrs[10 : N - 5], rtol=1e-12)
     assert_allclose(line.get_ydata(), losses[10 : N - 5], rtol=1e-12)
+    main = line_labelled(ax, "lag-free loss")
+    assert_allclose(main.get_xdata(), lrs[10 : N - 5], rtol=1e-12)
+    assert_allclose(main.get_ydata(), hand_lagfree(lrs, raw)[10 : N - 5], rtol=1e-9)
     # The default suggestion is marked inside the recorded range.
-    default = keras_lr.suggest.DEFAULT_METHOD
+    default = keras_lr.core.rules.DEFAULT
     [marker] = [line for line in ax.get_lines() if line.get_label().startswith(default)]
     assert lrs[0] < marker.get_xdata()[0] < lrs[-1]
 
@@ -97,7 +112,7 @@ def test_plot_uses_the_given_axes(finder):
 
 
 def test_plot_marks_the_suggestion(finder):
-    lrs, losses, _ = hand_curve()
+    lrs, losses, raw = hand_curve()
     expected = lrs[int(np.argmin(losses))] / 10  # "minimum": the LR of the lowest loss / 10
     ax = finder.plot(suggestion="minimum")
     vertical = [line for line in ax.get_lines() if len(line.get_xdata()) == 2]
@@ -105,7 +120,8 @@ def test_plot_marks_the_suggestion(finder):
     assert_allclose(vertical[0].get_xdata(), [expected, expected], rtol=1e-12)
     [marker] = [line for line in ax.get_lines() if line.get_label().startswith("minimum")]
     assert_allclose(marker.get_xdata(), [expected], rtol=1e-12)
-    loss_there = np.interp(math.log(expected), np.log(lrs), losses)
+    # On the drawn (lag-free) curve.
+    loss_there = np.interp(math.log(expected), np.log(lrs), hand_lagfree(lrs, raw))
     assert_allclose(marker.get_ydata(), [loss_there], rtol=1e-9)
 
 
@@ -114,12 +130,14 @@ def test_plot_without_suggestion_and_with_raw_losses(finder):
     ax = finder.plot(suggestion=None, show_raw=True, skip_start=0, skip_end=0)
     # The hand curve ran all its steps: the legend says why the test stopped.
     assert sorted(line.get_label() for line in ax.get_lines()) == [
+        EMA,
         "batch loss",
-        "smoothed loss",
+        "lag-free loss",
         "stopped: all steps ran",
     ]
     assert_allclose(line_labelled(ax, "batch loss").get_ydata(), raw, rtol=1e-12)
-    assert_allclose(line_labelled(ax, "smoothed loss").get_xdata(), lrs, rtol=1e-12)
+    assert_allclose(line_labelled(ax, "lag-free loss").get_xdata(), lrs, rtol=1e-12)
+    assert_allclose(line_labelled(ax, EMA).get_ydata(), losses, rtol=1e-12)
 
 
 def test_plot_of_a_real_run_shows_the_ramp():
@@ -131,7 +149,7 @@ def test_plot_of_a_real_run_shows_the_ramp():
     finder = keras_lr.LRFinder(1e-4, 1.0, 20, verbose=0).find(model, x, x, batch_size=4)
     ax = finder.plot(skip_start=0, skip_end=0, suggestion=None)
     ramp = [1e-4 * (1.0 / 1e-4) ** (i / 19) for i in range(20)]
-    assert_allclose(line_labelled(ax, "smoothed loss").get_xdata(), ramp, rtol=1e-6)
+    assert_allclose(line_labelled(ax, "lag-free loss").get_xdata(), ramp, rtol=1e-6)
     assert ax.get_xscale() == "log"
 
 
@@ -293,8 +311,10 @@ def hand_runs():
             }
         )
     mean = [np.mean([c[s] for c, n in zip(losses, lengths) if s < n]) for s in range(12)]
-    low = [min(c[s] for c, n in zip(losses, lengths) if s < n) for s in range(12)]
-    high = [max(c[s] for c, n in zip(losses, lengths) if s < n) for s in range(12)]
+    # The band spans each run's lag-free loss (the main line's smoothing, by hand).
+    smooth = [hand_lagfree(lrs[:n], c[:n]) for c, n in zip(losses, lengths)]
+    low = [min(c[s] for c, n in zip(smooth, lengths) if s < n) for s in range(12)]
+    high = [max(c[s] for c, n in zip(smooth, lengths) if s < n) for s in range(12)]
     val_steps = [0, 2, 4, 6, 8, 10]
     val = {s: [c[s] + 0.1 for c, n in zip(losses, lengths) if s < n] for s in val_steps}
     return lrs, runs, mean, low, high, val_steps, val
@@ -336,8 +356,9 @@ def assert_band(band, xs, low, high):
 def test_plot_of_several_runs_draws_the_min_max_band(runs_finder):
     lrs, _, mean, low, high, val_steps, val = hand_runs()
     ax = runs_finder.plot(skip_start=0, skip_end=0, suggestion=None)
-    line = line_labelled(ax, "smoothed loss, mean of 3 runs")
-    assert_allclose(line.get_ydata(), mean, rtol=1e-12)
+    line = line_labelled(ax, "lag-free loss, mean of 3 runs")
+    assert_allclose(line.get_ydata(), hand_lagfree(lrs, mean), rtol=1e-9)
+    assert_allclose(line_labelled(ax, EMA).get_ydata(), mean, rtol=1e-12)
     assert_band(band_of(ax), lrs, low, high)
     # The validation curve is drawn too, over the same LR range.
     val_line = line_labelled(ax, "validation loss")

@@ -11,12 +11,23 @@ docstring states the contract.
   evaluated at the optimizer's micro-step counter inside the train step,
   as Keras evaluates its own schedules, so `steps_per_execution`, several
   `fit` calls and resumed runs see the exact LR of each step. On TensorFlow
-  and JAX it is traced into keras_lr's compiled step; on PyTorch, which runs
-  the step eagerly, each step indexes a device table of the schedule's values
-  (one vectorized call per block of steps) with a host-side step count, so no
+  and JAX it is traced into keras_lr's compiled step, installed as it is: no
+  Python of keras_lr's runs per step. On PyTorch, which runs the step
+  eagerly, one wrapper per step indexes a device table of the schedule's
+  values (one vectorized call per block of steps) with a host-side step
+  count and enters the patch with that value (two calls per step), so no
   step reads the device.
-- Epoch unit: the LR variable is set at each epoch start (a real optimizer
-  variable: no retrace) and the user's value is put back at the end.
+- Momentum cycling (`OneCycleLR`/`CyclicLR(cycle_momentum=True)`): the
+  owner's momentum schedule goes into the same patch (`take(...,
+  momentum=...)`): traced with the LR on TensorFlow and JAX, a host float
+  from its own `StepTable` on PyTorch, looked up by the same per-step
+  wrapper (still two calls per step).
+- Epoch unit: the LR of each epoch is set at its start (no retrace; see
+  `LRControl.set_epoch_lr`), and the user's LR variable is the user's again
+  on every way out of `fit`.
+- Two keras_lr callbacks that would both set the LR in one `fit` (two
+  schedulers, a scheduler and the LR finder, two finders) are refused at the
+  second one's `on_train_begin`, naming both.
 - With gradient accumulation over `k` batches, the optimizer's counter counts
   micro-steps (batches) and the update `u` (0-based) happens at micro-step
   `u * k + k - 1`: as with a schedule given to the optimizer, the schedule is
@@ -26,7 +37,6 @@ docstring states the contract.
 from __future__ import annotations
 
 import collections
-import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,6 +49,7 @@ from keras_lr import _keras, schedule_math
 from keras_lr.schedules import Scaled, evaluate, evaluate_per_step, step_dtype
 
 _TABLE_SIZE = 1024
+_EPOCH: Any = object()  # the cache key of an epoch-unit scheduler's train function
 _CACHE_SIZE = 4  # compiled train functions kept per model
 
 
@@ -156,11 +167,14 @@ class StepTable:
         steps = ops.arange(length, dtype=dtype) + ops.convert_to_tensor(np.array(first, dtype))
         tensor = None
         try:
-            tensor = self.schedule(steps)
-            if tuple(ops.shape(tensor)) != (length,):
+            tensor = ops.convert_to_tensor(self.schedule(steps))
+            shape = tuple(ops.shape(tensor))
+            if shape == ():  # a constant-valued function (`lambda t: 0.5`): one value per step
+                tensor = ops.broadcast_to(tensor, (length,))
+            elif shape != (length,):
                 tensor = None
         except Exception:  # a schedule that takes scalar steps only
-            pass
+            tensor = None
         self.vectorized = tensor is not None
         if tensor is None:  # do not try it again: such a schedule is evaluated per step
             return False
@@ -208,6 +222,40 @@ def schedule_values(schedule: Callable[[Any], Any], steps: Sequence[int] | np.nd
 
 
 # ------------------------------------------------------------ the control
+class _Compiled:
+    """A compiled train function of keras_lr's, the schedule it applies and its patch."""
+
+    __slots__ = ("schedule", "function", "patch", "momentum")
+
+    def __init__(
+        self, schedule: Callable[[Any], Any], function: Any, patch: Any, momentum: Any = None
+    ) -> None:
+        self.schedule = schedule
+        self.function = function
+        self.patch = patch
+        self.momentum = momentum  # the `(attribute, momentum schedule)` it cycles, or None
+
+
+def two_owners_message(first: Any, second: Any) -> str:
+    """The error for two keras_lr callbacks that would both set the LR in one `fit`."""
+    a, b = type(first).__name__, type(second).__name__
+    names = f"two `{a}` callbacks" if a == b else f"`{a}` and `{b}`"
+    finder = "LRFinder" in (a, b)
+    fix = (
+        "Run the range test in a `fit` (or `LRFinder.find`) of its own, without another "
+        "keras_lr scheduler callback or LR finder, then schedule in a separate `fit`."
+        if finder
+        else "Pass one scheduler callback per `fit`: combine schedules into one with "
+        "`keras_lr.schedules.Join` (or `Warmup`) and a `keras_lr.ScheduleCallback`, and "
+        "lower a schedule on plateaus with `keras_lr.ReduceLROnPlateau`."
+    )
+    return (
+        f"{names} both set the learning rate in this `fit`: only one keras_lr callback "
+        f"can own it, and the other would record learning rates that the updates did not "
+        f"use. {fix} Received: callbacks including {a} and {b}"
+    )
+
+
 class LRControl:
     """The LR state of one model: its owner in this `fit`, schedules, factor, cache."""
 
@@ -221,16 +269,17 @@ class LRControl:
         self.factor: tuple[float, float] | None = None
         self.plateau: Any = None
         self.track_loss = False
-        self.tracker_updates = 0
-        self.calls = 0  # of keras_lr's train function in this fit
         self.segments: list[tuple[int, Callable[[Any], Any]]] = []
         self._user_lr: Any = None
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._scaled: dict[Any, Any] = {}
         self._cache_key: Any = None
-        self._host_step: int | None = None
-        self._current: Any = None
-        self.momentum: tuple[str, Callable[[Any], Any]] | None = None
+        self._host_step: int | None = None  # PyTorch's eager step: counted on the host
+        self._current: _Compiled | None = None
+        self._epoch_lr: float | None = None  # an epoch-unit scheduler's LR for this epoch
+        self._epoch_value: Any = None  # the same, a device scalar (PyTorch's eager step)
+        self._epoch_variable: Any = None  # the same, a variable of keras_lr's (TensorFlow)
+        self.momentum: tuple[str, Callable[[Any], Any]] | None = None  # cycled with the LR
 
     @property
     def model(self) -> Any:
@@ -254,15 +303,16 @@ class LRControl:
         """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`).
 
         `momentum`: `(attribute, momentum_schedule)` to cycle the optimizer's
-        `momentum`/`beta_1` with a step schedule (`_keras.patched`), or None.
+        `momentum`/`beta_1` (`cycled_attribute`) with a step schedule of the
+        LR, in the same patch (`_keras.Patch`), or None.
         """
-        if self.swap.installed:  # another keras_lr callback took the LR in this fit
-            if self.owner is not None and self.owner is not owner:
-                warnings.warn(
-                    f"{type(owner).__name__} takes over the learning rate from "
-                    f"{type(self.owner).__name__}. Use one keras_lr scheduler callback per `fit`.",
-                    stacklevel=3,
-                )
+        if self.swap.installed and self.owner is not None and self.owner is not owner:
+            # Another keras_lr callback took the LR in this fit: one of them would
+            # record LRs that the updates did not use.
+            first = self.owner
+            self.swap.release()
+            raise ValueError(two_owners_message(first, owner))
+        if self.swap.installed:
             self.swap.release()
         model = self.model
         user_function = _keras.train_function(model)
@@ -275,18 +325,16 @@ class LRControl:
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
         self.momentum = momentum if schedule is not None else None
-        self.tracker_updates = 0
-        self.calls = 0
         self._host_step = None
         variable = _keras.lr_variable(self.optimizer)
         self._user_lr = None if variable is None else np.array(ops.convert_to_numpy(variable))
         self.segments = []
         if schedule is not None:
             self.segments.append((updates(self.optimizer), self.effective()))
-        self.swap.on_force = self._rebuild
-        self.swap.install(self._call if schedule is not None else None)
-        self.swap.on_release = self._on_release
         self._prepare()
+        self.swap.on_force = self._rebuild
+        self.swap.install(None if self._current is None else self._current.function)
+        self.swap.on_release = self._on_release
 
     def _prepare(self) -> None:
         """Builds (or finds) the compiled step for the current schedule.
@@ -294,20 +342,47 @@ class LRControl:
         Done here, at `on_train_begin` or an epoch end, not at the first call:
         JAX's `fit` takes the variables' values out of them during its epochs.
         """
-        self._current = None if self.schedule is None else self._compiled(self.segments[-1][1])
+        if self.schedule is not None:
+            self._current = self._compiled(self.segments[-1][1])
+        elif self.epoch_unit and not _keras.epoch_lr_in_lr_variable():
+            self._current = self._compiled(_EPOCH)
+        else:
+            self._current = None
+        if self._current is not None:
+            self.swap.replace(self._current.function)
 
     def _rebuild(self) -> None:
         self._cache.clear()
         self._prepare()
+
+    def stepped(self) -> bool:
+        """Whether an update happened since the owner took the LR (a train step ran)."""
+        return bool(self.segments) and updates(self.optimizer) > self.segments[0][0]
+
+    @property
+    def tracker_updated(self) -> bool:
+        """Whether the current train step updates the model's loss tracker (the finder's check).
+
+        Counted where the patched tracker runs: when the step is traced
+        (TensorFlow, JAX), or at each step (PyTorch).
+        """
+        return self._current is not None and self._current.patch.tracker_updates > 0
 
     def release(self, owner: Any) -> None:
         """Gives the model back as the user had it (called at `on_train_end`)."""
         if self.owner is owner:
             self.swap.release()
 
-    def _on_release(self) -> None:
-        if self.epoch_unit and self._user_lr is not None:
+    def _restore_user_lr(self) -> None:
+        if self._user_lr is not None:
             _keras.lr_variable(self.optimizer).assign(self._user_lr)
+
+    def _on_release(self) -> None:
+        if self.epoch_unit and _keras.epoch_lr_in_lr_variable():
+            _keras.remove_fit_exit(self.model)
+            self._restore_user_lr()
+        self._epoch_lr = None
+        self._epoch_value = None
         self.owner = None
         self.schedule = None
         self.scalable = False
@@ -355,59 +430,144 @@ class LRControl:
         return float(ops.convert_to_numpy(schedule_math.scaled(np.float32(value), *self.factor)))
 
     def set_epoch_lr(self, value: float) -> None:
-        """An epoch-unit scheduler's LR for this epoch, in the LR variable."""
-        _keras.lr_variable(self.optimizer).assign(value)
+        """An epoch-unit scheduler's LR for this epoch (called at each epoch start).
+
+        The user's LR variable keeps the user's value (so that no way out of
+        `fit` leaves the epoch's LR in it): the compiled step reads a variable
+        of keras_lr's (TensorFlow), or the eager step gets the value
+        (PyTorch). JAX's step reads only its state: the LR variable holds the
+        epoch's LR during `fit`, and the user's value is put back where `fit`
+        leaves, whatever the way out (`_keras.at_fit_exit`).
+        """
+        self._epoch_lr = float(value)
+        if _keras.epoch_lr_in_lr_variable():
+            _keras.lr_variable(self.optimizer).assign(value)
+            _keras.at_fit_exit(self.model, self._restore_user_lr)
+        elif self._epoch_variable is not None:
+            self._epoch_variable.assign(value)
+        self._epoch_value = ops.convert_to_tensor(np.float32(value))
 
     # ---------------------------------------------------------- the step
-    def _compiled(self, schedule: Callable[[Any], Any]) -> Any:
-        momentum = None if self.momentum is None else id(self.momentum[1])
-        key = (id(schedule), self.track_loss, momentum)
+    def _compiled(self, schedule: Callable[[Any], Any]) -> _Compiled:
+        momentum = self.momentum if schedule is not _EPOCH else None
+        key = (id(schedule), self.track_loss, None if momentum is None else id(momentum[1]))
         entry = self._cache.get(key)
-        if entry is None or entry[0] is not schedule:
-            entry = self._cache[key] = (schedule, self.swap.build())
+        if (
+            entry is None
+            or entry.schedule is not schedule
+            or (entry.momentum is None) != (momentum is None)
+            or (momentum is not None and entry.momentum[1] is not momentum[1])
+            or (momentum is not None and entry.momentum[0] != momentum[0])
+        ):
+            entry = self._cache[key] = self._build(schedule)
             while len(self._cache) > _CACHE_SIZE:  # the finder's ramps are one-offs
                 self._cache.popitem(last=False)
         self._cache.move_to_end(key)
-        return entry[1]
+        return entry
 
-    def _count_update(self) -> None:
-        self.tracker_updates += 1
+    def _build(self, schedule: Callable[[Any], Any]) -> _Compiled:
+        """keras_lr's train function for `schedule`, with no Python of keras_lr's per step.
 
-    def _call(self, *args: Any, **kwargs: Any) -> Any:
-        """keras_lr's train function: the owner's schedule, for this call only."""
-        schedule = self.segments[-1][1]
-        compiled = self._current
-        optimizer = self.optimizer
-        momentum = self.momentum
-        torch = keras.config.backend() == "torch"
-        eager = torch and not getattr(self.model, "jit_compile", False)
-        if (eager or (torch and momentum is not None)) and self._host_step is None:
-            self._host_step = _keras.micro_steps(optimizer)  # one read per fit; then counted on the host
-        if eager:
-            value = table_for(schedule).tensor_at(self._host_step)
-            lr_of_step = lambda step: value  # noqa: E731
-        else:
-            lr_of_step = schedule
-        if torch and momentum is not None:
-            momentum = self._host_momentum(self._host_step)
-        self.calls += 1
-        tracker = _keras.loss_tracker(self.model) if self.track_loss else None
-        with _keras.patched(optimizer, lr_of_step, tracker, self._count_update, momentum):
-            outputs = compiled(*args, **kwargs)
-        if self._host_step is not None:
-            self._host_step += 1
-        return outputs
-
-    def _host_momentum(self, step: int | None) -> tuple[str, Any] | None:
-        """The torch step's momentum: a host float from the schedule's table.
-
-        Also under `jit_compile=True`: a value that the step sets on the
-        optimizer while `torch.compile` traces it is not seen by the update.
+        TensorFlow and JAX: the step function enters the patch around
+        `train_step`, so the schedule (and a cycled momentum's) is traced
+        into the compiled step (at each trace, a retrace included) and the
+        function Keras builds is installed as it is. PyTorch (eager): one
+        wrapper per call looks the LR (and the cycled momentum) of the
+        host-counted step up in the schedules' `StepTable`s and enters the
+        patch with those values (two calls per step in all).
         """
-        if self.momentum is None or step is None:
-            return None
-        name, schedule = self.momentum
-        return name, float(table_for(schedule).values([step])[0])
+        model = self.model
+        tracker = _keras.loss_tracker(model) if self.track_loss else None
+        eager_lookup = _keras.train_step_looked_up_per_call()
+        if schedule is _EPOCH:
+            return self._build_epoch(tracker, eager_lookup)
+        momentum = self.momentum
+        if not eager_lookup:
+            patch = _keras.Patch(self.optimizer, schedule, tracker, momentum=momentum)
+            return _Compiled(schedule, self.swap.build(patch.apply), patch, momentum)
+        inner = self.swap.build(None)
+        control = self
+        # PyTorch: the momentum of the step is a host float, also under `torch.compile`,
+        # which does not see a value set on the optimizer while it traces.
+        host_momentum = None if momentum is None else (momentum[0], None)
+        m_table = None if momentum is None else table_for(momentum[1])
+        if getattr(model, "jit_compile", False):  # torch.compile traces the schedule
+            patch = _keras.Patch(self.optimizer, schedule, tracker, momentum=host_momentum)
+            if m_table is None:
+
+                def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                    with patch.apply():
+                        return inner(*args, **kwargs)
+
+            else:
+
+                def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                    step = control._host_step
+                    if step is None:  # one read per fit; then counted on the host
+                        step = _keras.micro_steps(control.optimizer)
+                    control._host_step = step + 1
+                    start = m_table.start
+                    if start is not None and start <= step < start + m_table.length:
+                        value = float(m_table.array[step - start])
+                    else:  # a new block: one vectorized call per `_TABLE_SIZE` steps
+                        value = float(m_table.values([step])[0])
+                    with patch.apply(None, value):
+                        return inner(*args, **kwargs)
+
+            return _Compiled(schedule, compiled_step, patch, momentum)
+        patch = _keras.Patch(self.optimizer, None, tracker, momentum=host_momentum)
+        table = table_for(schedule)
+
+        def eager_step(*args: Any, **kwargs: Any) -> Any:
+            step = control._host_step
+            if step is None:  # one read per fit; then counted on the host
+                step = _keras.micro_steps(control.optimizer)
+            control._host_step = step + 1
+            start = table.start
+            if start is not None and start <= step < start + table.length:
+                value = table.tensor[step - start]
+            else:  # a new block: one vectorized call per `_TABLE_SIZE` steps
+                value = table.tensor_at(step)
+            cycled = None
+            if m_table is not None:
+                start = m_table.start
+                if start is not None and start <= step < start + m_table.length:
+                    cycled = float(m_table.array[step - start])
+                else:
+                    cycled = float(m_table.values([step])[0])
+            with patch.apply(value, cycled):
+                return inner(*args, **kwargs)
+
+        return _Compiled(schedule, eager_step, patch, momentum)
+
+    def _build_epoch(self, tracker: Any, eager_lookup: bool) -> _Compiled:
+        """An epoch-unit scheduler's train function (not JAX: see `set_epoch_lr`)."""
+        model = self.model
+        if not eager_lookup or getattr(model, "jit_compile", False):
+            if self._epoch_variable is None:
+                self._epoch_variable = keras.Variable(
+                    np.float32(0.0), dtype="float32", trainable=False, name="keras_lr_epoch_lr"
+                )
+            variable = self._epoch_variable
+            patch = _keras.Patch(self.optimizer, lambda step: variable.value, tracker)
+            if not eager_lookup:
+                return _Compiled(_EPOCH, self.swap.build(patch.apply), patch)
+            inner = self.swap.build(None)
+
+            def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                with patch.apply():
+                    return inner(*args, **kwargs)
+
+            return _Compiled(_EPOCH, compiled_step, patch)
+        patch = _keras.Patch(self.optimizer, None, tracker)
+        inner = self.swap.build(None)
+        control = self
+
+        def eager_step(*args: Any, **kwargs: Any) -> Any:
+            with patch.apply(control._epoch_value):
+                return inner(*args, **kwargs)
+
+        return _Compiled(_EPOCH, eager_step, patch)
 
     # ---------------------------------------------------------- records
     def applied_momentums(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray | None:
@@ -430,6 +590,8 @@ class LRControl:
                 steps = update_step(optimizer, update_indices[chosen])
                 values[chosen] = schedule_values(self.segments[int(index)][1], steps)
             return values
+        if self.active and self.epoch_unit and self._epoch_lr is not None:
+            return np.full(update_indices.shape, self._epoch_lr)
         return lr_at(optimizer, update_indices)
 
 

@@ -1,7 +1,7 @@
 """`LRFinder`: the learning-rate range test of Smith (2015), section 3.3.
 
 The callback runs the ramp and records the curve; `keras_lr.RangeTest`
-(`keras_lr/range_test.py`) reads it; `keras_lr/callbacks/_data.py` turns the
+(`keras_lr/core/result.py`) reads it; `keras_lr/callbacks/_data.py` turns the
 user's data into `fit` arguments.
 """
 
@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-from keras_lr import _keras, schedule_math, suggest
+from keras_lr import _keras, schedule_math
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control, _data, _inputs, _state
-from keras_lr.range_test import RangeTest, RangeTestRun
+from keras_lr.core.ramp import RampConfig, check_finder_options
+from keras_lr.core.result import EMPTY_RECORD, RESULT_NAMES, RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
 
-__all__ = ["LRFinder", "RangeTestRun"]
+__all__ = ["LRFinder", "NoResultError", "RangeTestRun"]
 
-RAMP_MODES = ("exponential", "linear")
 _FIT_ARGS_SET_BY_FIND = ("epochs", "steps_per_epoch", "initial_epoch", "batch_size")
 
 
@@ -46,103 +45,35 @@ class _ShiftedRamp(keras.optimizers.schedules.LearningRateSchedule):
         return {"start": self.start}
 
 
-def _from_result(name: str, empty: Callable[[], Any]) -> property:
-    """A read-only attribute of the finder that is its `result`'s (`empty()` before a test)."""
+class NoResultError(ValueError, AttributeError):
+    """A result attribute of an `LRFinder` that has not run (a `ValueError`).
 
-    def get(self: LRFinder) -> Any:
-        return empty() if self.result is None else getattr(self.result, name)
-
-    return property(get, doc=f"`result.{name}` (see `keras_lr.RangeTest`).")
+    Also an `AttributeError`, so that `hasattr(finder, "lrs")` is False and
+    `getattr(finder, "lrs", [])` gives the default before a test.
+    """
 
 
 class LRFinder(keras.callbacks.Callback):
-    """The LR range test: grow the LR each step, record the loss, find the best LR.
+    """The LR range test: raise the LR every step, record the loss, suggest an LR.
 
-    From Smith's "Cyclical Learning Rates for Training Neural Networks" (2015,
-    section 3.3). Step `i` (from 0 to `num_steps - 1`) trains at
+    The test of Smith, "Cyclical Learning Rates for Training Neural Networks"
+    (2015, section 3.3). Step `i` (from 0 to `num_steps - 1`) trains at
 
     ```
     exponential: lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
     linear:      lr_i = start_lr + (end_lr - start_lr) * i / (num_steps - 1)
     ```
-    so the first step uses `start_lr` and the last `end_lr`. The ramp is
-    evaluated inside the compiled train step from the optimizer's step, so it
-    is exact for every step, also with `steps_per_execution > 1`.
-
-    For each recorded step the finder keeps the LR, the true loss of that batch
-    (not the running mean of the epoch that Keras 3 puts in `logs["loss"]`)
-    and a bias-corrected EMA of it:
-
-    ```
-    avg = beta * avg + (1 - beta) * loss
-    smoothed = avg / (1 - beta ** n)      # n = points recorded so far
-    ```
-
-    It stops the run (`model.stop_training = True`) when the smoothed loss
-    diverges, `smoothed - best > (stop_factor - 1) * |best|` (the classic
-    `smoothed > 4 * best` for positive losses), when a loss is NaN or inf (that
-    point is not recorded), or after `num_steps` steps, whatever the data
-    length or the number of epochs asked for.
-
-    With `restore=True` the model is put back at the end, in memory: every
-    weight (BatchNorm statistics and seed generators included), every
-    optimizer variable (its step, LR variable and slots, and a loss scale),
-    and the optimizer's own LR or `LearningRateSchedule`, which the ramp only
-    overrides while the test runs. The restored model is bit-identical to the
-    model before the test. When used as a callback in your own `fit`, restoring
-    happens in `on_train_end`, which Keras skips if `fit` raises; `find()`
-    restores in a `finally` and is safe against errors and interrupts. Either
-    way the optimizer and the train function are the user's again on every
-    exit path (the ramp only exists inside keras_lr's train function).
-
-    The recorded loss must be the loss of each batch: the finder makes the
-    model's loss tracker hold one batch. A `train_step` that reports a loss
-    metric of its own (a running mean) is detected on the first batches and
-    refused with a `ValueError`, as are gradient accumulation and
-    `MultiOptimizer`.
-
-    With `steps_per_execution = k > 1`, Keras reports to callbacks once per
-    execution, so one point is recorded per execution: the loss of its last
-    batch, at the LR of that step. About `num_steps / k` points are recorded;
-    the ramp itself still changes the LR at every step.
-
-    **Several runs.** One range test is one noisy sample: the batches it
-    happened to draw move the suggestion. With `num_runs = n > 1`, `find()`
-    runs the test `n` times from the same model state, all on the same ramp,
-    and puts the model back (bit for bit) between runs. Run `r` draws from
-    `np.random.default_rng([seed, r])`: first, for array inputs, its data
-    order (one permutation of the samples per pass over them, concatenated,
-    cut to the `num_steps * batch_size` samples the run uses; `shuffle=False`
-    keeps the given order), then a fresh seed for each seed generator of the
-    model (Dropout and other random layers; the restore puts the model's own
-    seeds back). Datasets, generators and loaders are iterated as given (a
-    generator continues where the previous run stopped; a shuffling dataset
-    or loader reshuffles). `runs` keeps each run's curve, and `lrs`,
-    `losses`, `raw_losses` and `steps` hold their aggregate:
-
-    ```
-    losses[i] = mean of runs[r].losses at ramp step steps[i], over all runs
-    ```
-    Ramp step `i` has the same LR in every run, so the runs share one grid of
-    log-LR points and are averaged point by point, with no interpolation.
-    The mean (rather than the median) is the estimate of the expected
-    smoothed loss at each LR; the smoothing (the EMA above) already damps the
-    batch noise, and on the steps that every run reached the mean of the
-    smoothed curves is the EMA of the mean batch loss. Runs that diverged
-    stop at different steps: the mean curve ends where the first run
-    stopped (past it, the mean would drop each time a diverging run left it,
-    which the suggestion rules would read as a steep descent); the band of
-    `plot()` still shows how far each run went. `suggestion()`,
-    `suggest_range()` and `plot()` read the aggregate, and
-    `suggestion_spread()` (`spread`, `reliable`) tells how much the per-run
-    suggestions disagree. Used as a callback in your own `fit`, the finder
-    runs once: `num_runs > 1` there raises an error.
-
-    **A validation curve.** `find(..., val_data=..., val_every=k)` also
-    scores a fixed held-out subset (at most `k` batches) after every `k`-th
-    step, in inference mode, without touching the training state: the
-    validation curve `val_lrs`, `val_losses`, which `suggestion(curve="val")`
-    and `plot(curve="val")` read.
+    evaluated inside the compiled train step from the optimizer's step, so
+    exact at every step. For each recorded step the finder keeps the LR, the
+    true loss of that batch and its bias-corrected EMA (`beta`). A run stops
+    when the smoothed loss diverges (`stop_factor`), when a loss is not
+    finite, or after `num_steps` steps. `find()` runs the test `num_runs`
+    times and, with `restore=True`, puts the model back bit for bit on every
+    exit path; the finder is also a callback for your own `fit` (one run).
+    The result is a `keras_lr.RangeTest` (`finder.result`): the curves, the
+    diagnosis, `suggestion()`, `suggest_range()`, `plot()` and `save()`,
+    which the finder offers too. How the test works, how to read it, and what
+    to do when it cannot tell: [the range-test guide](../guide/finder.md).
 
     Args:
         start_lr: the LR of the first step, `> 0`. Defaults to 1e-7.
@@ -151,19 +82,15 @@ class LRFinder(keras.callbacks.Callback):
         mode: `"exponential"` (log-spaced LRs, the usual choice) or
             `"linear"`. Defaults to `"exponential"`.
         beta: the EMA factor of the smoothed loss, in [0, 1). Defaults to 0.98.
-        stop_factor: stop when the smoothed loss exceeds this many times the
-            best (see above), `> 1`. Defaults to 4.
+        stop_factor: a run stops when the smoothed loss exceeds the best so
+            far by `(stop_factor - 1) * |best|` (`smoothed > 4 * best` for a
+            positive loss and the default), `> 1`. Defaults to 4.
         restore: whether to put the model back afterwards (after the last
             run). Defaults to True.
-        verbose: 0 is quiet; 1 shows one progress bar over the test's
-            `num_steps` (one per run with `num_runs > 1`), with the current
-            LR, the smoothed loss and the lowest smoothed loss so far, then
-            one line: why it stopped, the suggestion, and whether it is
-            reliable (`finder.result.summary()` gives the whole diagnosis);
-            2 prints the bar's last state as one line (for logs), then that
-            line. `find()` runs `fit` quietly (no epoch lines); as a callback
-            in your own `fit`, pass `verbose=0` to `fit` to see the bar
-            alone. Defaults to 1.
+        verbose: 0 is quiet; 1 shows one progress bar over the test's steps
+            (one per run), then one line: why it stopped, the suggestion, and
+            whether it is reliable; 2 prints the bar's last state as one line
+            (for logs), then that line. Defaults to 1.
         num_runs: how many times `find()` runs the test, `>= 1`. Defaults
             to 1, a single run.
         seed: the seed of the runs' data orders and random-layer seeds when
@@ -171,9 +98,12 @@ class LRFinder(keras.callbacks.Callback):
             numpy's global generator (which `keras.utils.set_random_seed`
             seeds).
 
-    The recording is read by a `keras_lr.RangeTest` (`finder.result`): its
-    diagnosis, suggestions, plots and file. The finder's own `lrs`,
-    `losses`, `suggestion()`, `plot()`, `save()` ... are those of `result`.
+    Raises:
+        ValueError: for an argument out of its range; and when training
+            starts, for `num_runs > 1` in your own `fit`, gradient
+            accumulation or a `MultiOptimizer`, or (on the first batches) a
+            `train_step` that reports a running-mean loss of its own rather
+            than the loss of each batch.
 
     Attributes:
         result: the `keras_lr.RangeTest` of the last test (None before one).
@@ -182,7 +112,7 @@ class LRFinder(keras.callbacks.Callback):
             suggestion, is it reliable.
         lrs: the LR of each recorded step.
         losses: the smoothed loss of each recorded step (with several runs,
-            the mean over the runs, as above).
+            the mean over the runs).
         raw_losses: the true batch loss of each recorded step (with several
             runs, the mean over the runs).
         steps: the ramp index `i` of each recorded step.
@@ -205,7 +135,7 @@ class LRFinder(keras.callbacks.Callback):
     finder = keras_lr.LRFinder(start_lr=1e-6, end_lr=1.0, num_steps=200)
     finder.find(model, x_train, y_train, batch_size=64)
     finder.plot()
-    lr = finder.suggestion()           # "consensus", the default
+    lr = finder.suggestion()           # "robust", the default
     base_lr, max_lr = finder.suggest_range()
 
     # several runs, and the spread of their suggestions:
@@ -218,19 +148,6 @@ class LRFinder(keras.callbacks.Callback):
     model.fit(dataset, epochs=5, callbacks=[finder])
     ```
     """
-
-    steps = _from_result("steps", list)
-    lrs = _from_result("lrs", list)
-    losses = _from_result("losses", list)
-    raw_losses = _from_result("raw_losses", list)
-    val_steps = _from_result("val_steps", list)
-    val_lrs = _from_result("val_lrs", list)
-    val_losses = _from_result("val_losses", list)
-    runs = _from_result("runs", list)
-    best_lr = _from_result("best_lr", lambda: None)
-    best_loss = _from_result("best_loss", lambda: math.inf)
-    stop_reason = _from_result("stop_reason", lambda: None)
-    diverged = _from_result("diverged", lambda: False)
 
     def __init__(
         self,
@@ -247,18 +164,12 @@ class LRFinder(keras.callbacks.Callback):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.start_lr = check.positive("start_lr", start_lr)
-        self.end_lr = check.greater_than(
-            "end_lr", end_lr, self.start_lr, f"start_lr ({self.start_lr:g})"
-        )
-        self.num_steps = check.integer("num_steps", num_steps, 2)
-        self.mode = check.one_of("mode", mode, RAMP_MODES)
-        self.beta = check.in_unit_interval("beta", beta, closed_low=True, closed_high=False)
-        self.stop_factor = check.greater_than("stop_factor", stop_factor, 1.0)
-        self.restore = check.boolean("restore", restore)
-        self.verbose = check.verbosity("verbose", verbose)
-        self.num_runs = check.integer("num_runs", num_runs, 1)
-        self.seed = None if seed is None else check.integer("seed", seed, 0)
+        ramp = RampConfig(start_lr, end_lr, num_steps, mode, beta, stop_factor)
+        self.start_lr, self.end_lr, self.num_steps = ramp.start_lr, ramp.end_lr, ramp.num_steps
+        self.mode, self.beta, self.stop_factor = ramp.mode, ramp.beta, ramp.stop_factor
+        options = check_finder_options(restore, verbose, num_runs, seed)
+        self.restore, self.verbose = options["restore"], options["verbose"]
+        self.num_runs, self.seed = options["num_runs"], options["seed"]
         self.result: RangeTest | None = None
         self.val_every = 1
         self._runs: list[RangeTestRun] = []
@@ -381,11 +292,11 @@ class LRFinder(keras.callbacks.Callback):
         """
         model = self.model  # On JAX, reading `self.model` syncs the training state.
         control = _control.control(model)
-        if control.calls == 0:  # hooks driven without a train step: nothing to check
-            return
+        if control.owner is not self or not control.stepped():
+            return  # hooks driven without a train step of the finder's: nothing to check
         self._loss_checks -= 1
         tracker = _keras.loss_tracker(model)
-        if tracker is not None and control.tracker_updates > 0:
+        if tracker is not None and control.tracker_updated:
             tracked = float(ops.convert_to_numpy(tracker.result()))
             if math.isclose(tracked, loss, rel_tol=1e-5, abs_tol=1e-7) or not math.isfinite(loss):
                 return
@@ -660,68 +571,30 @@ class LRFinder(keras.callbacks.Callback):
             print_msg(self.result.summary_line())
 
     # ------------------------------------------------------------ results
+    def __getattr__(self, name: str) -> Any:
+        """`result.<name>` for what a `RangeTest` exposes (`lrs`, `diagnosis`, `plot`, ...).
+
+        Called only for names the finder itself lacks. Before a test, the
+        recorded data is empty (`lrs == []`, `best_lr is None`, ...) and the
+        other names raise a `NoResultError` (a `ValueError`) that says to run it.
+        """
+        if name not in RESULT_NAMES:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if self.__dict__.get("result") is None and name in EMPTY_RECORD:
+            return EMPTY_RECORD[name]()
+        return getattr(self._result(), name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *RESULT_NAMES})
+
     def _result(self) -> RangeTest:
-        if self.result is None:
-            raise ValueError(
+        result = self.__dict__.get("result")  # no recursion before __init__ set it
+        if result is None:
+            raise NoResultError(
                 "The finder recorded 0 point(s), nothing to plot or read: it has not run yet. Run "
                 "`finder.find(model, x, y)` or `model.fit(..., callbacks=[finder])` first."
             )
-        return self.result
-
-    @property
-    def diagnosis(self) -> suggest.Diagnosis:
-        """`result.diagnosis` (see `keras_lr.RangeTest.diagnosis`)."""
-        return self._result().diagnosis
-
-    def suggestion(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
-        """`result.suggestion()`: a suggested LR (see `keras_lr.RangeTest.suggestion`).
-
-        Args:
-            method: a rule's name (`keras_lr.suggest.METHODS`; `"robust"` by
-                default) or a function of a `keras_lr.suggest.Curve`.
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            The suggested learning rate.
-        """
-        return self._result().suggestion(method, curve=curve)
-
-    def suggest_range(self, *, curve: str = "train") -> tuple[float, float]:
-        """`result.suggest_range()`: `(base_lr, max_lr)` for `CyclicLR`.
-
-        Args:
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            A `(base_lr, max_lr)` tuple.
-        """
-        return self._result().suggest_range(curve=curve)
-
-    def suggestion_spread(self, method: Any = suggest.DEFAULT_METHOD, *, curve: str = "train") -> float:
-        """`result.suggestion_spread()`: how much the runs disagree, in decades.
-
-        Args:
-            method: the rule, as in `suggestion()`.
-            curve: `"train"` (the default) or `"val"`.
-
-        Returns:
-            The spread in decades.
-        """
-        return self._result().suggestion_spread(method, curve=curve)
-
-    @property
-    def spread(self) -> float:
-        """`result.spread`: the spread of the runs' default suggestions, in decades."""
-        return self._result().spread
-
-    @property
-    def reliable(self) -> bool:
-        """`result.reliable`: whether the suggestion can be trusted (see `diagnosis`)."""
-        return self._result().reliable
-
-    def summary(self) -> str:
-        """`result.summary()`: how the test ran, its diagnosis and its suggestion."""
-        return self._result().summary()
+        return result
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -763,53 +636,6 @@ class LRFinder(keras.callbacks.Callback):
         finder.result = RangeTest.from_dict(data)
         finder.val_every = finder.result.val_every
         return finder
-
-    # ------------------------------------------------------------ plots
-    def plot(
-        self,
-        ax: Any = None,
-        *,
-        skip_start: int = suggest.SKIP_START,
-        skip_end: int = suggest.SKIP_END,
-        suggestion: str | None = suggest.DEFAULT_METHOD,
-        show_raw: bool = False,
-        curve: str = "train",
-    ) -> Any:
-        """`result.plot()`: the smoothed loss against the LR, the suggestion and the stop.
-
-        See `keras_lr.RangeTest.plot` for the arguments.
-
-        Returns:
-            The matplotlib Axes.
-        """
-        return self._result().plot(
-            ax,
-            skip_start=skip_start,
-            skip_end=skip_end,
-            suggestion=suggestion,
-            show_raw=show_raw,
-            curve=curve,
-        )
-
-    def plot_loss_change(
-        self,
-        sma: int = 1,
-        ax: Any = None,
-        *,
-        skip_start: int = 10,
-        skip_end: int = 5,
-        y_lim: tuple[float, float] | None = None,
-    ) -> Any:
-        """`result.plot_loss_change()`: the rate of change of the batch loss (seed 000's view).
-
-        See `keras_lr.RangeTest.plot_loss_change` for the arguments.
-
-        Returns:
-            The matplotlib Axes.
-        """
-        return self._result().plot_loss_change(
-            sma, ax, skip_start=skip_start, skip_end=skip_end, y_lim=y_lim
-        )
 
 
 # ---------------------------------------------------------------- find() arguments

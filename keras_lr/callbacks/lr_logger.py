@@ -31,19 +31,29 @@ class LRLogger(keras.callbacks.Callback):
     With `per_batch=True` it also keeps the LR of every step in
     `self.history[key]` (and the optimizer steps in `self.history["step"]`),
     also under `steps_per_execution > 1`, where batch hooks run once per
-    execution.
+    execution. It adds a batch hook, which costs a little speed; without
+    `per_batch` the logger only acts once per epoch. More in
+    [the schedules guide](../guide/schedules.md#seeing-the-learning-rate).
 
     While a keras_lr scheduler cycles the momentum (`OneCycleLR` or
     `CyclicLR` with `cycle_momentum=True`), the momentum of the epoch's last
     update is also logged, as `logs["momentum"]` (SGD, RMSprop) or
     `logs["beta_1"]` (Adam-type), and with `per_batch=True` the momentum of
     every step is kept in `self.history["momentum"]` (or `["beta_1"]`), one
-    per entry of `self.history["step"]` recorded while it was cycled. It adds a batch hook, which costs a little speed; without
-    `per_batch` the logger only acts once per epoch.
+    per entry of `self.history["step"]` recorded while it was cycled.
 
     Args:
         per_batch: whether to record the LR of every step. Defaults to False.
         key: the logs key. Defaults to `"learning_rate"`, Keras' own key.
+
+    Attributes:
+        history: with `per_batch=True`, `{"step": [...], key: [...]}`: each
+            update's optimizer step and LR (empty lists otherwise), and the
+            cycled momentum of those updates under `"momentum"`/`"beta_1"`.
+
+    Raises:
+        ValueError: for a bad argument; when training starts, for a model
+            without an optimizer or with a `MultiOptimizer`.
 
     Example:
 

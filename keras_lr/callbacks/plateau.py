@@ -22,38 +22,23 @@ _MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou", "r2", "score")
 class ReduceLROnPlateau(keras.callbacks.Callback):
     """Reduces the LR when a metric stops improving, also under a schedule.
 
-    Keras' own `ReduceLROnPlateau` assigns a new float to the optimizer's LR,
-    so it fails when the LR is a `LearningRateSchedule` (tf#36612) and is
-    overwritten by any scheduler callback. This one has the same arguments
-    and the same plateau logic (patience, `min_delta`, cooldown), and acts on
+    The arguments and the plateau logic (patience, `min_delta`, cooldown) are
+    those of Keras' `ReduceLROnPlateau`, which assigns a float to the
+    optimizer's LR and so fails on a `LearningRateSchedule`. This one acts on
     whatever sets the LR:
 
-    - a float LR: exactly as Keras' callback, `lr = max(lr * factor, min_lr)`;
-    - a schedule passed to the optimizer (keras_lr's or Keras' own): the
-      optimizer's LR becomes `keras_lr.schedules.Scaled(schedule, f, min_lr)`,
-      the schedule multiplied by the running factor `f` (`factor` per
-      reduction). The factor is part of the optimizer's config, so
-      `model.save` and `ModelCheckpoint` keep it and a loaded model continues
-      with it;
-    - a keras_lr scheduler callback (`WarmupCosineDecay`, `CyclicLR`, ...):
-      the callback's schedule is multiplied by `f` inside the train step (an
-      epoch-unit scheduler's LR of each epoch by `f`). In memory the factor
-      stays with the model for later `fit` calls, as a reduced float LR does.
-      It is not saved: the optimizer is left as the user had it after `fit`,
-      so a checkpoint does not carry it, and a model loaded from one starts
-      with `f = 1`. For a plateau that survives a checkpoint, give the
-      schedule to the optimizer instead of a scheduler callback (the
-      second case above): `keras_lr.schedules.Scaled` saves the factor in
-      the optimizer's config.
+    - a float LR: as Keras' callback, `lr = max(lr * factor, min_lr)`;
+    - a schedule in the optimizer: the optimizer's LR becomes
+      `keras_lr.schedules.Scaled(schedule, f, min_lr)`, with `f` the running
+      factor (`factor` per reduction), saved in the optimizer's config;
+    - a keras_lr scheduler callback: its schedule is multiplied by `f` inside
+      the train step; `f` stays with the model in memory but is not saved.
 
-    With a schedule the warmup/cosine/cyclic shape continues, scaled down:
-    `lr(t) = max(f * schedule(t), min(schedule(t), min_lr))`
-    (`keras_lr.schedule_math.scaled`): the reduction never takes the LR below
-    `min_lr`, and never raises it where the schedule itself is lower (a warmup
-    from 0). As in Keras, a reduction only happens while the LR of the last
-    update is above `min_lr`. Each reduction of a schedule retraces the train
-step once (a new schedule is a new traced function); a float LR or an
-epoch-unit scheduler needs no retrace.
+    With a schedule, `lr(t) = max(f * schedule(t), min(schedule(t), min_lr))`
+    (`keras_lr.schedule_math.scaled`). As in Keras, a reduction only happens
+    while the LR of the last update is above `min_lr`. Each reduction of a
+    schedule retraces the train step once. Which reduction survives a
+    checkpoint, and why: [the schedules guide](../guide/schedules.md#reduce-on-plateau-on-top-of-a-schedule).
 
     Args:
         monitor: the quantity to monitor. Defaults to `"val_loss"`.
@@ -63,11 +48,18 @@ epoch-unit scheduler needs no retrace.
         mode: `"auto"`, `"min"` or `"max"`. In `"auto"` mode the direction
             comes from the metric (losses and errors are minimized; accuracy,
             AUC, precision, recall, F1, IoU, R2 and scores maximized).
+            Defaults to `"auto"`.
         min_delta: the smallest change that counts as an improvement.
             Defaults to 1e-4.
         cooldown: epochs to wait after a reduction before counting again.
             Defaults to 0.
         min_lr: the LR below which no reduction pushes. Defaults to 0.
+
+    Raises:
+        ValueError: for a bad argument; when training starts, for an
+            optimizer whose LR is a plain callable (wrap it in
+            `keras_lr.schedules.Lambda`) or a `MultiOptimizer`; in `"auto"`
+            mode, for a metric whose direction cannot be told.
 
     Attributes:
         scale: the running factor applied to a schedule (1.0 until the first

@@ -1,30 +1,17 @@
 """Scheduler callbacks: thin glue between a keras_lr schedule and `model.fit`.
 
-Each callback holds one `keras_lr.schedules` object and applies it:
-
-- per step (`unit="step"`): the schedule is evaluated at the optimizer's step
-  inside the train step itself (see `keras_lr.callbacks._control`), so every
-  update uses its exact LR, also with `steps_per_execution > 1`, across
-  several `fit` calls and after resuming from a checkpoint;
-- per epoch (`unit="epoch"`): the LR variable is set at each epoch start from
-  the absolute epoch index, so `initial_epoch` is honoured.
-
-Whatever the callback changes lasts only for its `fit`: at the end (also
-when `fit` raises, see `keras_lr._keras`) the optimizer is as the user had it,
-its LR variable included. The LRs the schedule applied are in `history`
-(`logs["learning_rate"]`), `learning_rates` and `keras_lr.LRLogger`. A
-second `fit` with the same callback reuses its compiled train step.
-
-At each epoch end the callback writes the LR of the last update to
-`logs["learning_rate"]` (as Keras' `LearningRateScheduler` does), so `History`,
-`CSVLogger` and `TensorBoard` record it, and it appends the LRs it applied to
-`self.learning_rates`.
+Each callback holds one `keras_lr.schedules` object and applies it per step
+(`unit="step"`: evaluated at the optimizer's step inside the compiled train
+step) or per epoch (`unit="epoch"`: the LR variable set at each epoch start
+from the absolute epoch index). What it changes lasts only for its `fit`.
+The guide explains the units, exactness and resuming (docs/guide/schedules.md)
+and how every change is undone (docs/guide/ownership.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import keras
 import numpy as np
@@ -43,6 +30,82 @@ def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in arguments.items() if name not in own}
 
 
+class LRRecord(Sequence[float]):
+    """The LRs a scheduler applied: a sequence of floats held in one float64 array.
+
+    It reads like a list of floats (`len`, indexing, slicing, iteration,
+    `==` with a list, `np.asarray`) and costs 8 bytes per entry: the array
+    grows geometrically, as a Python list does, but holds no float objects.
+    """
+
+    __slots__ = ("_values", "_size")
+
+    def __init__(self, values: Iterable[float] = ()) -> None:
+        self._values = np.zeros(0)
+        self._size = 0
+        self.extend(values)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return self._values[: self._size][index].tolist()
+        size = self._size
+        if not -size <= index < size:
+            raise IndexError("LRRecord index out of range")
+        return float(self._values[index % size])
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._values[: self._size].tolist())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        values = self._values[: self._size]
+        return np.array(values, dtype=dtype) if copy or dtype is not None else values.copy()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LRRecord):
+            other = other._values[: other._size]
+        if not isinstance(other, (Sequence, np.ndarray)) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == self._size and bool(np.all(self._values[: self._size] == np.asarray(other)))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return f"LRRecord({self._values[: self._size].tolist()!r})"
+
+    def _reserve(self, size: int) -> None:
+        if size > self._values.size:
+            grown = np.zeros(max(size, 2 * self._values.size, 16))
+            grown[: self._size] = self._values[: self._size]
+            self._values = grown
+
+    def append(self, value: float) -> None:
+        """Appends one LR."""
+        self._reserve(self._size + 1)
+        self._values[self._size] = float(value)
+        self._size += 1
+
+    def extend(self, values: Iterable[float]) -> None:
+        """Appends several LRs (a numpy array is copied in one go)."""
+        array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype="float64").reshape(-1)
+        self._reserve(self._size + array.size)
+        self._values[self._size : self._size + array.size] = array
+        self._size += array.size
+
+    def clear(self) -> None:
+        """Removes every entry."""
+        self._values = np.zeros(0)
+        self._size = 0
+
+
 class ScheduleCallback(keras.callbacks.Callback):
     """Applies any keras_lr (or Keras) schedule during `fit`.
 
@@ -50,16 +113,34 @@ class ScheduleCallback(keras.callbacks.Callback):
     from their arguments. Use it directly for `Piecewise`, `StepDecay`,
     `Polynomial`, `Join`, `Warmup` and your own schedules.
 
+    With `unit="step"`, update `t` uses `schedule(t)` at the optimizer's step
+    `t`, evaluated inside the compiled train step: exact with
+    `steps_per_execution > 1`, across `fit` calls and after resuming from a
+    checkpoint. With `unit="epoch"`, epoch `e` (the absolute index, so
+    `initial_epoch` continues it) uses `schedule(e)`. After `fit`, on every
+    exit path, the optimizer's LR is the user's again. At each epoch end
+    `logs["learning_rate"]` holds the LR of the epoch's last update, as with
+    Keras' `LearningRateScheduler`. See the guide:
+    [schedules and callbacks](../guide/schedules.md) and
+    [who owns the learning rate](../guide/ownership.md).
+
     Args:
         schedule: a `LearningRateSchedule` (or function of the step written
             with `keras.ops`).
         unit: `"step"` (the schedule is a function of the optimizer step) or
             `"epoch"` (a function of the epoch index). Defaults to `"step"`.
-        verbose: 0 is quiet, 1 prints the LR at each epoch start.
+        verbose: 0 is quiet, 1 prints the LR at each epoch start. Defaults
+            to 0.
+
+    Raises:
+        ValueError: for a bad argument; and when training starts, when the
+            optimizer was created with its own `LearningRateSchedule` (use
+            the schedule or the callback, not both) or is a `MultiOptimizer`.
 
     Attributes:
-        learning_rates: the LRs applied, one per step (`unit="step"`) or per
-            epoch (`unit="epoch"`).
+        learning_rates: the LRs applied, one per update (`unit="step"`) or per
+            epoch (`unit="epoch"`): a sequence of floats (an `LRRecord`, 8
+            bytes per entry).
 
     Example:
 
@@ -76,7 +157,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         self.schedule = schedule
         self.unit = check.one_of("unit", unit, ("step", "epoch"))
         self.verbose = check.verbosity("verbose", verbose)
-        self.learning_rates: list[float] = []
+        self.learning_rates = LRRecord()
         self._recorded_step = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -133,7 +214,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         now = _control.updates(self.model.optimizer)
         if now > self._recorded_step:
             updates = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(_control.applied_lrs(self.model, updates).tolist())
+            self.learning_rates.extend(_control.applied_lrs(self.model, updates))
         self._recorded_step = now
 
 
@@ -147,7 +228,8 @@ class ExponentDecayScheduler(ScheduleCallback):
     `t` is the absolute epoch index (so `initial_epoch` is honoured on resume);
     with `unit="step"`, `t` is the optimizer's step. The formula is
     `keras_lr.schedule_math.exponential`; `keras_lr.schedules.ExponentialDecay`
-    is the same schedule for an optimizer.
+    is the same schedule for an optimizer. Units and resuming:
+    [the schedules guide](../guide/schedules.md#per-step-or-per-epoch).
 
     Args:
         initial_lr: the LR at `t = 0`, `> 0`.
@@ -187,7 +269,9 @@ class WarmupCosineDecay(ScheduleCallback):
 
     See `keras_lr.schedules.WarmupCosine` for the exact formula and its
     equivalence with Keras' `CosineDecay` and PyTorch's
-    `CosineAnnealingWarmRestarts`.
+    `CosineAnnealingWarmRestarts`. The restarts are those of SGDR (Loshchilov
+    and Hutter, 2017). Applied as `ScheduleCallback` applies any schedule
+    ([the schedules guide](../guide/schedules.md)).
 
     Args:
         peak_lr: the LR at the end of warmup.

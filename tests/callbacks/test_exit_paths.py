@@ -132,3 +132,37 @@ def test_a_recompile_after_an_interrupted_fit_is_clean(name):
     start = kernel(model)
     model.fit(batches(), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
     assert kernel(model) == pytest.approx(start - STEPS * LR, rel=1e-6, abs=1e-7)
+
+
+def custom_loop(model, steps, use_apply_gradients=False):
+    """A training loop of the user's own (no `fit`): gradient 1 for the one weight, `steps` updates."""
+    optimizer = model.optimizer
+    variables = model.trainable_variables
+    for _ in range(steps):
+        grads = [keras.ops.ones(tuple(v.shape)) for v in variables]
+        if use_apply_gradients:
+            optimizer.apply_gradients(zip(grads, variables))
+        else:
+            optimizer.apply(grads, variables)
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("name", list(owners()))
+def test_after_an_interrupted_fit_a_custom_loop_and_a_plain_fit_use_the_users_lr(name, error):
+    model = one_weight_model()
+    model.fit(batches(), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    with pytest.raises(error):
+        # Raised mid-epoch (batch 2 of 6), while the keras_lr callback owns the LR.
+        model.fit(batches(), epochs=3, steps_per_epoch=STEPS, verbose=0, shuffle=False, callbacks=[owners()[name](), RaiseAt(error)])
+    # Without any fit: w_new = w - lr * g with g = 1 and the user's lr, per update.
+    start = kernel(model)
+    custom_loop(model, 3)
+    assert kernel(model) == pytest.approx(start - 3 * LR, rel=1e-6, abs=1e-7)
+    start = kernel(model)
+    custom_loop(model, 2, use_apply_gradients=True)
+    assert kernel(model) == pytest.approx(start - 2 * LR, rel=1e-6, abs=1e-7)
+    # And then a plain fit.
+    start = kernel(model)
+    model.fit(batches(), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
+    assert kernel(model) == pytest.approx(start - STEPS * LR, rel=1e-6, abs=1e-7)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(LR)

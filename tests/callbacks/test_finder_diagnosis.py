@@ -20,7 +20,7 @@ from finder_models import assert_same_state, regression_data, training_state
 from range_test_oracles import exp_ramp
 
 import keras_lr
-from keras_lr import suggest
+from keras_lr import core as suggest  # the suggestion code lives in keras_lr.core
 
 BATCH = 64
 # The documented fallback (README, "How to choose"): an order of magnitude below the divergence.

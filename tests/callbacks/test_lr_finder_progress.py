@@ -49,7 +49,7 @@ def test_find_shows_one_bar_over_num_steps_and_one_line(capsys):
     finder = keras_lr.LRFinder(1e-3, 0.15, 40, verbose=1)
     with warnings.catch_warnings():
         # The line says whether the suggestion is reliable: no warning on top.
-        warnings.simplefilter("error", keras_lr.suggest.UnreliableSuggestionWarning)
+        warnings.simplefilter("error", keras_lr.core.UnreliableSuggestionWarning)
         finder.find(linear_model(), x, y, batch_size=BATCH)
     out = printed(capsys)
 
@@ -67,9 +67,9 @@ def test_find_shows_one_bar_over_num_steps_and_one_line(capsys):
     lines = summary_lines(out)
     assert len(lines) == 1
     assert "all 40 steps ran" in lines[0]
-    method = keras_lr.suggest.DEFAULT_METHOD
+    method = keras_lr.core.rules.DEFAULT
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", keras_lr.suggest.UnreliableSuggestionWarning)
+        warnings.simplefilter("ignore", keras_lr.core.UnreliableSuggestionWarning)
         lr = finder.suggestion()
     assert f"suggested lr ({method}): {lr:.3g}" in lines[0]
     assert ("NOT reliable" in lines[0]) == (not finder.diagnosis.reliable)
@@ -147,7 +147,7 @@ def test_fit_verbose_passed_to_find_is_still_honoured(capsys, verbose):
 
 
 def test_keras_lr_find_command_shows_one_bar(tmp_path, capsys):
-    from keras_lr.cli import main
+    from keras_lr_cli import main
 
     x, y = regression_data(40)
     data = tmp_path / "data.npz"

@@ -145,3 +145,53 @@ def test_jax_model_parallel_finder_restores_bit_identically_and_keeps_the_shardi
     # And a plain fit afterwards trains with the user's optimizer on the same layout.
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert model.layers[0].kernel.value.sharding == sharding
+
+
+def one_weight_model(lr=0.01):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss=lambda y_true, y_pred: keras.ops.mean(y_pred, axis=-1))
+    return model
+
+
+def kernel(model):
+    return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).reshape(()))
+
+
+ONES = (np.ones((32, 1), "float32"), np.zeros((32, 1), "float32"))
+
+
+def assert_trains_at_the_users_lr(model, lr=0.01):
+    start = kernel(model)
+    model.fit(*ONES, batch_size=8, epochs=1, verbose=0, shuffle=False)  # 4 updates, gradient 1
+    assert kernel(model) == pytest.approx(start - 4 * lr, rel=1e-6, abs=1e-7)
+
+
+def test_two_finders_in_one_fit_are_refused_naming_both():
+    model = one_weight_model()
+    first, second = keras_lr.LRFinder(1e-3, 1.0, 8, verbose=0), keras_lr.LRFinder(1e-2, 1.0, 8, verbose=0)
+    with pytest.raises(ValueError, match="two `LRFinder` callbacks both set the learning rate in this `fit`"):
+        model.fit(*ONES, batch_size=4, epochs=1, verbose=0, callbacks=[first, second])
+    assert first.result is None and second.result is None  # no curve paired with another finder's LRs
+    assert kernel(model) == 0.0  # refused before any step
+    assert_trains_at_the_users_lr(model)
+
+
+@pytest.mark.parametrize("other", ["WarmupCosineDecay", "CyclicLR", "ExponentDecayScheduler"])
+def test_a_finder_and_a_scheduler_in_one_fit_are_refused_naming_both(other):
+    schedulers = {
+        "WarmupCosineDecay": lambda: keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=5),
+        "CyclicLR": lambda: keras_lr.CyclicLR(0.01, 0.1, step_size=4),
+        "ExponentDecayScheduler": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5),
+    }
+    model = one_weight_model()
+    finder = keras_lr.LRFinder(1e-3, 1.0, 8, verbose=0)
+    with pytest.raises(ValueError, match=f"`LRFinder` and `{other}` both set the learning rate") as raised:
+        model.fit(*ONES, batch_size=4, epochs=1, verbose=0, callbacks=[finder, schedulers[other]()])
+    assert "own loss metric" not in str(raised.value)
+    with pytest.raises(ValueError, match=f"`LRFinder` and `{other}` both set the learning rate"):
+        keras_lr.LRFinder(1e-3, 1.0, 8, verbose=0).find(model, *ONES, batch_size=4, callbacks=[schedulers[other]()])
+    # Scheduler first: the same error, the other way round.
+    with pytest.raises(ValueError, match=f"`{other}` and `LRFinder` both set the learning rate"):
+        model.fit(*ONES, batch_size=4, epochs=1, verbose=0, callbacks=[schedulers[other](), keras_lr.LRFinder(1e-3, 1.0, 8, verbose=0)])
+    assert kernel(model) == 0.0
+    assert_trains_at_the_users_lr(model)

@@ -213,6 +213,20 @@ def test_cycles_match_pytorch(one_weight, case, name):
     assert_trajectory(recorder, hand_kernels(name, lrs, momentums, grads_of(TOTAL)))
 
 
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "rmsprop"])
+def test_a_cycled_momentum_of_zero_still_updates_the_slot(one_weight, name):
+    """At a momentum of exactly 0 Keras' SGD/RMSprop would skip the slot: it must still become the step."""
+    torch_kwargs = dict(base_lr=0.01, max_lr=0.05, step_size_up=3, base_momentum=0.0, max_momentum=0.9)
+    lrs, momentums = torch_schedule(TOTAL, "cyclic", **torch_kwargs)
+    assert np.sum(momentums == 0.0) >= 3  # the oracle does reach 0
+    model = one_weight_model(OPTIMIZERS[name]())
+    callback = keras_lr.CyclicLR(0.01, 0.05, 3, cycle_momentum=True, base_momentum=0.0, max_momentum=0.9)
+    _, recorder = fit(one_weight, model, [callback])
+    assert_trajectory(recorder, hand_kernels(name, lrs, momentums, grads_of(TOTAL)))
+    assert model.optimizer.momentum == USER_VALUE[name]
+    assert "_backend_update_step" not in vars(model.optimizer)
+
+
 @pytest.mark.backends("tensorflow", "jax")  # Keras' torch trainer runs one step per call
 @pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam"])
 def test_steps_per_execution(one_weight, name):

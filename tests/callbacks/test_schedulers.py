@@ -455,11 +455,12 @@ def test_train_end_leaves_the_optimizer_as_the_user_had_it(one_weight):
     assert one_weight.kernel(model) == pytest.approx(start - STEPS * 0.5, rel=1e-6)
 
 
-def test_two_scheduler_callbacks_warn(one_weight):
+def test_two_scheduler_callbacks_are_refused(one_weight):
+    # Both would set the LR: one of them would record LRs the updates did not use.
     model = one_weight.model(learning_rate=0.5)
     first = keras_lr.CyclicLR(0.01, 0.1, step_size=4)
     second = keras_lr.OneCycleLR(0.1, 20)
-    with pytest.warns(UserWarning, match="OneCycleLR takes over the learning rate from CyclicLR"):
+    with pytest.raises(ValueError, match="`CyclicLR` and `OneCycleLR` both set the learning rate"):
         one_weight.fit(model, [first, second], epochs=1, steps_per_epoch_of_data=1)
 
 

@@ -1,10 +1,8 @@
 """The `keras-lr` command's work: the demo, schedule previews and the LR range test.
 
-The command line itself (parsing, checks of the arguments, files and output
-paths, `main`) is `keras_lr_cli`, which imports no Keras so that `--help` and
-bad arguments answer at once; it calls the `_run_*` functions below, which
-import Keras, the backend and matplotlib. `keras_lr.cli.main` is the same
-`main`, kept for `python -m keras_lr.cli` and existing imports.
+`keras_lr_cli.main` parses and checks the arguments (`keras_lr_cli.parser`,
+the standard library only), then calls `COMMANDS[name](args)`. Each command
+imports Keras, the backend, numpy and matplotlib inside the function.
 """
 
 from __future__ import annotations
@@ -16,11 +14,12 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from typing import Any
 
-from keras_lr_cli import SCHEDULES, CommandError, _one_line, _suggestion_methods, main
+from keras_lr_cli.parser import CommandError, one_line
 
-__all__ = ["main", "SCHEDULES", "CommandError"]
+__all__ = ["COMMANDS", "run_demo", "run_find", "run_plot", "suggestion_methods"]
 
 _SUGGESTION_NOTES = {
     "robust": "basin of the lag-free loss / 4, or the divergence fallback",
@@ -32,6 +31,22 @@ _SUGGESTION_NOTES = {
 
 
 # ---------------------------------------------------------------- helpers
+def suggestion_methods() -> tuple[tuple[str, ...], str]:
+    """keras_lr's suggestion rules, in its order, and its default rule.
+
+    From the rule registry (`keras_lr.core.rules`) where there is one, else
+    from `keras_lr.suggest`. Imports keras_lr's suggestion code (numpy, no Keras).
+    """
+    try:
+        from keras_lr.core import rules  # type: ignore[attr-defined]
+    except ImportError:
+        from keras_lr import suggest
+
+        return tuple(suggest.METHODS), suggest.DEFAULT_METHOD
+    names = tuple(rules.names())
+    return names, getattr(rules, "DEFAULT", None) or getattr(rules, "DEFAULT_METHOD", names[0])
+
+
 def _pyplot() -> Any:
     """matplotlib.pyplot, on the headless Agg backend unless pyplot is already in use."""
     import matplotlib
@@ -66,10 +81,10 @@ def _suggestions(finder: Any) -> dict[str, Any]:
     """Every suggestion of `finder`: a float, a (base, max) pair, or the reason it failed."""
     import warnings
 
-    from keras_lr import suggest
+    from keras_lr import core as suggest  # the suggestion code lives in keras_lr.core
 
     results: dict[str, Any] = {}
-    for method in _suggestion_methods()[0]:
+    for method in suggestion_methods()[0]:
         try:
             with warnings.catch_warnings():  # the diagnosis line says why it is not reliable
                 warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
@@ -84,11 +99,11 @@ def _suggestions(finder: Any) -> dict[str, Any]:
 
 
 def _print_suggestions(results: dict[str, Any]) -> None:
-    default = _suggestion_methods()[1]
+    default = suggestion_methods()[1]
     print("Suggested learning rates:")
     for method, value in results.items():
         if isinstance(value, Exception):
-            text = f"n/a ({_one_line(value)})"
+            text = f"n/a ({one_line(value)})"
         elif method == "range":
             text = f"{value[0]:.3g} .. {value[1]:.3g}  (base_lr, max_lr for CyclicLR)"
         else:
@@ -110,7 +125,16 @@ def _finder_figure(finder: Any, sma: int) -> Any:
 
 
 # ---------------------------------------------------------------- plot
-def _run_plot(args: argparse.Namespace) -> None:
+def run_plot(args: argparse.Namespace) -> None:
+    """`keras-lr plot`: evaluates a schedule at steps 0 .. N-1, writes the figure (and CSV).
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
+
+    Raises:
+        CommandError: neither `--steps` nor `--total-steps` is given where one is needed.
+        ValueError: the schedule class rejects an argument (Keras-style message).
+    """
     import numpy as np
 
     from keras_lr import schedules
@@ -210,9 +234,7 @@ def _check_arrays(path: str, arrays: Any) -> None:
                 "the range test needs finite inputs and targets"
             )
         if array.dtype.kind not in "biufc":
-            raise CommandError(
-                f"{option} {key!r} of {path} is not numeric (dtype {array.dtype})"
-            )
+            raise CommandError(f"{option} {key!r} of {path} is not numeric (dtype {array.dtype})")
         lengths[key] = len(array)
     if len(set(lengths.values())) > 1:
         raise CommandError(
@@ -221,9 +243,20 @@ def _check_arrays(path: str, arrays: Any) -> None:
         )
 
 
-def _run_find(args: argparse.Namespace) -> None:
+def run_find(args: argparse.Namespace) -> None:
+    """`keras-lr find`: the LR range test on a saved model and the arrays of an .npz file.
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
+
+    Raises:
+        CommandError: the data or the model cannot be used (unreadable, no samples,
+            non-finite values, lengths that differ, no optimizer).
+        ValueError: `LRFinder` rejects an argument (Keras-style message).
+    """
     import keras
 
+    import keras_lr.schedules  # noqa: F401  (registers keras_lr's classes for load_model)
     from keras_lr import LRFinder
 
     x, y = _load_arrays(args.data, args.x_key, args.y_key or None)
@@ -241,7 +274,7 @@ def _run_find(args: argparse.Namespace) -> None:
     try:
         model = keras.saving.load_model(args.model)
     except (ValueError, OSError, KeyError, TypeError) as error:
-        raise CommandError(f"cannot load {args.model}: {_one_line(error)}") from None
+        raise CommandError(f"cannot load {args.model}: {one_line(error)}") from None
     if getattr(model, "optimizer", None) is None:
         raise CommandError(
             f"{args.model} was saved without an optimizer; compile the model before "
@@ -290,23 +323,48 @@ def _stop_text(finder: Any) -> str:
 
 
 # ---------------------------------------------------------------- demo
-def _digits(seed: int) -> tuple[Any, Any, Any, Any]:
+def synthetic_images(seed: int, num_samples: int = 1797, noise: float = 0.3) -> tuple[Any, Any]:
+    """The demo's data: 10 classes of 8x8 images, made with numpy (no download).
+
+    Each class is a random pattern: a 10x10 uniform field, summed over 3x3
+    neighbourhoods, its brightest 35% set to 1. A sample is an 8x8 window of
+    its class's pattern at a random offset (0-2 pixels each way), times a
+    brightness in [0.5, 1], plus Gaussian noise (`noise`), clipped to [0, 1].
+    A linear classifier gets about 85% of them right, a small MLP more: a
+    task where the learning rate matters, like scikit-learn's digits.
+
+    Args:
+        seed: the random seed.
+        num_samples: the number of images, about equally many per class.
+        noise: the standard deviation of the noise.
+
+    Returns:
+        `(x, y)`: float32 images flattened to shape `(num_samples, 64)`, and
+        int32 labels 0-9.
+    """
     import numpy as np
 
-    try:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-    except ImportError:
-        raise ImportError(
-            "the demo needs scikit-learn for its bundled digits data set: pip install scikit-learn"
-        ) from None
-    digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int32")
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=0.2, random_state=seed, stratify=y
-    )
-    return np.asarray(x_train), np.asarray(x_val), np.asarray(y_train), np.asarray(y_val)
+    rng = np.random.default_rng(seed)
+    patterns = np.zeros((10, 10, 10))
+    for label in range(10):
+        field = rng.random((10, 10))
+        smooth = sum(
+            np.roll(np.roll(field, i, axis=0), j, axis=1) for i in (-1, 0, 1) for j in (-1, 0, 1)
+        )
+        patterns[label] = smooth >= np.quantile(smooth, 0.65)
+    y = rng.permutation(np.arange(num_samples) % 10)
+    rows, cols = rng.integers(0, 3, size=(2, num_samples))
+    x = np.stack([patterns[c, r : r + 8, k : k + 8] for c, r, k in zip(y, rows, cols)])
+    x = x * rng.uniform(0.5, 1.0, size=(num_samples, 1, 1))
+    x = np.clip(x + rng.normal(0.0, noise, size=x.shape), 0.0, 1.0)
+    return x.reshape(num_samples, 64).astype("float32"), y.astype("int32")
+
+
+def _demo_data(seed: int) -> tuple[Any, Any, Any, Any]:
+    """`synthetic_images`, split 80/20 into training and validation."""
+    x, y = synthetic_images(seed)
+    split = int(0.8 * len(x))
+    return x[:split], x[split:], y[:split], y[split:]
 
 
 def _demo_model(kind: str) -> Any:
@@ -324,7 +382,7 @@ def _demo_model(kind: str) -> Any:
                 layers.GlobalAveragePooling2D(),
                 layers.Dense(10, activation="softmax"),
             ],
-            name="digits_cnn",
+            name="demo_cnn",
         )
     else:
         model = keras.Sequential(
@@ -334,7 +392,7 @@ def _demo_model(kind: str) -> Any:
                 layers.Dense(64, activation="relu"),
                 layers.Dense(10, activation="softmax"),
             ],
-            name="digits_mlp",
+            name="demo_mlp",
         )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=1e-3),
@@ -344,7 +402,15 @@ def _demo_model(kind: str) -> Any:
     return model
 
 
-def _run_demo(args: argparse.Namespace) -> None:
+def run_demo(args: argparse.Namespace) -> None:
+    """`keras-lr demo`: range test, then warmup-cosine training at the suggestion.
+
+    On `synthetic_images`; writes lr_finder.png, schedule.png, history.png and
+    lr_finder.json into `args.out` and prints the validation accuracy.
+
+    Args:
+        args: the parsed, checked arguments (`keras_lr_cli.parser`).
+    """
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
 
@@ -378,9 +444,10 @@ def _demo(args: argparse.Namespace, out: str) -> None:
     verbose = _fit_verbose()
     _status(f"keras-lr demo: Keras {keras.__version__} on {keras.config.backend()}")
     keras.utils.set_random_seed(args.seed)
-    x_train, x_val, y_train, y_val = _digits(args.seed)
+    x_train, x_val, y_train, y_val = _demo_data(args.seed)
     _status(
-        f"[1/4] Digits: {len(x_train)} training and {len(x_val)} validation images (8x8); "
+        f"[1/4] Data: {len(x_train)} training and {len(x_val)} validation images (8x8, "
+        "10 classes, generated); "
         f"a small {args.model.upper()} with Adam"
     )
     model = _demo_model(args.model)
@@ -468,5 +535,9 @@ def _demo(args: argparse.Namespace, out: str) -> None:
         print(f"  {os.path.basename(path)}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+#: Each command's function, by name.
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "demo": run_demo,
+    "find": run_find,
+    "plot": run_plot,
+}
