@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -12,7 +12,7 @@ import numpy as np
 MAX_INT = 2**63 - 1
 
 
-def fail(name: str, requirement: str, value: Any) -> None:
+def fail(name: str, requirement: str, value: Any) -> NoReturn:
     raise ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={_show(value)}")
 
 

@@ -52,10 +52,16 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_lr import _validation as check
+
 StepFn = Callable[[Any], Any]
 
 __all__ = [
     "INT32_MAX",
+    "FLOAT32_MAX",
+    "check_horizon",
+    "check_lr",
+    "shortest_restart_cycle",
     "as_step",
     "constant",
     "exponential",
@@ -82,9 +88,112 @@ __all__ = [
 INT32_MAX = 2**31 - 1
 """The last step at which every formula is exact."""
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest float32: a learning rate beyond it is inf in the optimizer."""
+
 # The largest float32 below 2**31 and below 1.
 _F32_BELOW_2_31 = 2147483520.0
 _F32_BELOW_ONE = 1.0 - 2.0**-24
+
+
+# --------------------------------------------------------------------------- limits
+# The schedule classes check their arguments against these limits, so that
+# no formula is ever asked for something its arithmetic cannot hold.
+
+
+def check_horizon(name: str, value: Any, *, offset: int = 0, zero: bool = False) -> float:
+    """Checks a length or boundary in steps: `> 0`, and its last step exact (int32).
+
+    A horizon past `2**31 - 1` would be cut silently: steps saturate there,
+    so a `WarmupCosine(1e-3, 10**12)` would stay near its peak for ever.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the number of steps (a whole or fractional number).
+        offset: how far before `value` its last step lies (1 for a length
+            whose last step is `value - 1`, as `OneCycle`'s `total_steps`).
+        zero: whether 0 is allowed (an optional warmup or hold).
+
+    Returns:
+        `value` as a float.
+
+    Raises:
+        ValueError: naming the argument and the limit `2**31 - 1`.
+    """
+    result = check.non_negative(name, value) if zero else check.positive(name, value)
+    if result - offset > INT32_MAX:
+        limit = INT32_MAX + offset
+        check.fail(
+            name,
+            f"<= {limit} (the last step keras_lr schedules evaluate exactly is {INT32_MAX} = "
+            "2**31 - 1, int32)",
+            value,
+        )
+    return result
+
+
+def check_lr(
+    name: str,
+    value: Any,
+    *,
+    zero: bool = False,
+    derived: float | None = None,
+    what: str | None = None,
+    reason: str = "the optimizer's learning rate is float32",
+) -> float:
+    """Checks a learning rate: `> 0` (or `>= 0`) and at most `FLOAT32_MAX`.
+
+    The optimizer holds the LR in float32, where anything past `FLOAT32_MAX`
+    is inf. (A positive LR below float32's range becomes 0 or a subnormal,
+    which is what such a tiny LR does anyway, so it is accepted.)
+
+    Args:
+        name: the argument's name, for the message.
+        value: the argument's value.
+        zero: whether 0 is allowed (a floor, the start of a warmup).
+        derived: a value computed from `value` (`max_lr / div_factor`) to
+            check instead of `value` itself; `what` describes it.
+        what: the description of `derived`, for the message.
+        reason: why float32 is the limit, for the message.
+
+    Returns:
+        `value` as a float.
+
+    Raises:
+        ValueError: naming the argument and float32's largest value.
+    """
+    result = check.non_negative(name, value) if zero else check.positive(name, value)
+    checked = result if derived is None else derived
+    if checked > FLOAT32_MAX:
+        subject = "" if what is None else f"such that {what} (= {checked:.6g}) is "
+        check.fail(
+            name, f"{subject}<= {FLOAT32_MAX:.8g}, float32's largest value ({reason})", value
+        )
+    return result
+
+
+def shortest_restart_cycle(decay_steps: float, cycles: int, cycle_mul: float) -> float:
+    """The length of the shortest cycle of `cosine_restarts`, without overflow.
+
+    The lengths form a geometric series `L0 * cycle_mul**i` that sums to
+    `decay_steps`: the shortest is the first (`cycle_mul > 1`) or the last
+    (`cycle_mul < 1`). Computed in logarithms, so that `cycle_mul**cycles`
+    never overflows.
+    """
+    if cycle_mul == 1.0 or cycles == 1:
+        return decay_steps / cycles
+    try:  # as `_restart_tables` computes it
+        first = decay_steps * (cycle_mul - 1.0) / (cycle_mul**cycles - 1.0)
+        return first if cycle_mul > 1 else first * cycle_mul ** (cycles - 1)
+    except (OverflowError, ZeroDivisionError):
+        pass
+    log_mul = math.log(cycle_mul)
+    x = cycles * log_mul
+    # log |cycle_mul**cycles - 1|
+    log_span = x + math.log(-math.expm1(-x)) if x > 0 else math.log(-math.expm1(x))
+    log_first = math.log(decay_steps) + math.log(abs(cycle_mul - 1.0)) - log_span
+    log_shortest = log_first if cycle_mul > 1 else log_first + (cycles - 1) * log_mul
+    return math.exp(min(log_shortest, 700.0))
 
 
 # --------------------------------------------------------------------------- the split step

@@ -14,6 +14,14 @@ floats, and a genuinely fractional period is exact only below `2**24`. What
 that means, and the equivalences with PyTorch's and Keras' schedules:
 [the schedules guide](../guide/schedules.md).
 
+So a schedule never promises what it cannot give: a length or boundary
+whose last step lies past `2**31 - 1` is refused (its steps would saturate
+there), as are a cosine cycle or a `Cyclic` half-cycle shorter than one step
+(it would fall between two steps) and a learning rate past float32's largest
+value (inf in the optimizer). A user's function cannot be checked at
+construction: `check_lr_values` checks it over the steps of a `fit`
+(`ScheduleCallback` does so before training).
+
 Example:
 
 >>> import keras, keras_lr
@@ -55,6 +63,7 @@ __all__ = [
     "Scaled",
     "CYCLIC_MODES",
     "evaluate",
+    "check_lr_values",
 ]
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -145,6 +154,96 @@ def _evaluate_one_by_one(schedule: Callable[[Any], Any], steps: np.ndarray) -> n
     return np.asarray(flat, dtype="float64").reshape(steps.shape)
 
 
+#: At most this many steps are evaluated by `check_lr_values` (evenly spread, ends included).
+MAX_CHECKED_STEPS = 100_000
+#: At most this many, for a schedule that only takes a scalar step (one call per step,
+#: each a fraction of a second on JAX): the first, the middle and the last.
+MAX_CHECKED_STEPS_ONE_BY_ONE = 3
+
+
+def check_lr_values(schedule: Callable[[Any], Any], steps: Any, owner_name: str) -> None:
+    """Refuses a schedule whose learning rate is NaN, infinite or negative at one of `steps`.
+
+    A user's function (`Lambda`, a plain function given to `ScheduleCallback`,
+    one wrapped by `Warmup`, `Join` or `Scaled`) can return anything; an LR of
+    NaN makes every weight NaN after one update, a negative LR climbs the
+    loss. This evaluates the schedule once on the host, vectorized, over the
+    steps that are about to be trained (`ScheduleCallback` calls it at
+    `on_train_begin` with the steps of that `fit`), so the mistake is caught
+    before training starts. Over `MAX_CHECKED_STEPS` steps, that many
+    evenly spread steps (the first and last included) are checked; a schedule
+    that only takes a scalar step (Keras' `CosineDecay` with warmup) is
+    checked at its first, middle and last step only.
+
+    What this cannot catch: a schedule given directly to an optimizer (no
+    callback sees it before training); steps beyond the `fit`'s known length
+    (a dataset of unknown cardinality: only the first step of each epoch's
+    worth is known, so only `epochs` steps from the optimizer's are checked);
+    values between the sampled steps of a very long `fit` or of a
+    scalar-only schedule; a schedule that cannot be called on host-side
+    steps at all (left to `fit`); and an LR that is finite but absurd (`1e6`).
+
+    Args:
+        schedule: a `LearningRateSchedule` or a function of the step.
+        steps: the 0-based steps (or epochs) to check.
+        owner_name: who uses the schedule, for the message
+            (`"ScheduleCallback"`).
+
+    Raises:
+        ValueError: naming the first bad step and its value.
+
+    Example:
+
+    >>> bad = keras_lr.schedules.Lambda(lambda t: 0.1 - 0.01 * t)
+    >>> keras_lr.schedules.check_lr_values(bad, range(20), "example")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `schedule` must give a finite learning rate >= 0 ...
+    """
+    steps = np.asarray(steps).reshape(-1)
+    if steps.size == 0:
+        return
+    if steps.size > MAX_CHECKED_STEPS:
+        steps = _spread(steps, MAX_CHECKED_STEPS)
+    try:
+        values = _by_step_dtype(_evaluate_at_once, schedule, steps)
+    except Exception:  # only takes a scalar step: check fewer steps, one by one
+        steps = _spread(steps, MAX_CHECKED_STEPS_ONE_BY_ONE)
+        try:
+            values = evaluate_per_step(schedule, steps)
+        except Exception:  # not callable on host-side steps: training reports its own error
+            return
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if np.any(bad):
+        first = int(np.argmax(bad))
+        count = int(np.count_nonzero(bad))
+        raise ValueError(
+            f"Argument `schedule` must give a finite learning rate >= 0 at every step, but "
+            f"{owner_name}'s schedule gives lr={float(values[first])!r} at step "
+            f"{int(steps[first])} (a NaN, infinite or negative LR at {count} of the "
+            f"{steps.size} steps checked), which would ruin the weights in training. "
+            f"Received: schedule={_short_repr(schedule)}"
+        )
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:100]}..."
+
+
+def _spread(steps: np.ndarray, count: int) -> np.ndarray:
+    """At most `count` of `steps`, evenly spread, the first and last included."""
+    if steps.size <= count:
+        return steps
+    return steps[np.unique(np.linspace(0, steps.size - 1, count).round().astype("int64"))]
+
+
+def _evaluate_at_once(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """One vectorized call; raises if the schedule does not take an array of steps."""
+    values = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps))))
+    return np.broadcast_to(values, steps.shape).astype("float64")
+
+
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class of the keras_lr schedules.
 
@@ -200,7 +299,7 @@ class Constant(Schedule):
     formula = staticmethod(schedule_math.constant)
 
     def __init__(self, value: float) -> None:
-        self.value = check.positive("value", value)
+        self.value = schedule_math.check_lr("value", value)
 
 
 @_register
@@ -237,12 +336,12 @@ class ExponentialDecay(Schedule):
         min_lr: float = 0.0,
         staircase: bool = True,
     ) -> None:
-        self.initial_lr = check.positive("initial_lr", initial_lr)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr)
         self.decay_rate = check.positive("decay_rate", decay_rate)
         if self.decay_rate > 1:
             check.fail("decay_rate", "in (0, 1]", decay_rate)
-        self.decay_steps = check.positive("decay_steps", decay_steps)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.initial_lr:
             check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
         self.staircase = check.boolean("staircase", staircase)
@@ -274,10 +373,10 @@ class StepDecay(Schedule):
     def __init__(
         self, initial_lr: float, step_size: float, gamma: float = 0.1, min_lr: float = 0.0
     ) -> None:
-        self.initial_lr = check.positive("initial_lr", initial_lr)
-        self.step_size = check.positive("step_size", step_size)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr)
+        self.step_size = schedule_math.check_horizon("step_size", step_size)
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.initial_lr:
             check.fail("min_lr", f"<= initial_lr ({self.initial_lr})", min_lr)
 
@@ -309,19 +408,32 @@ class Polynomial(Schedule):
     def __init__(
         self, initial_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0
     ) -> None:
-        self.initial_lr = check.non_negative("initial_lr", initial_lr)
-        self.decay_steps = check.positive("decay_steps", decay_steps)
-        self.end_lr = check.non_negative("end_lr", end_lr)
-        self.power = check.positive("power", power)
+        self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr, zero=True)
+        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
+        self.end_lr = schedule_math.check_lr("end_lr", end_lr, zero=True)
+        self.power = schedule_math.check_lr("power", power, reason="the schedule computes in float32")
         if self.initial_lr == 0 and self.end_lr == 0:
             check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
+
+
+def _half_cycle(name: str, value: Any) -> float:
+    """A half-cycle of `Cyclic`: at least one step, and within the exact step range.
+
+    A half-cycle shorter than one step falls between two steps: with
+    `step_size=0.5` every step lands at the start of a cycle, and the LR
+    never leaves `base_lr`.
+    """
+    result = schedule_math.check_horizon(name, value)
+    if result < 1:
+        check.fail(name, ">= 1 (a half-cycle shorter than one step is never sampled)", value)
+    return result
 
 
 def _check_boundaries(boundaries: Any) -> list[float]:
     """Step boundaries: a list of strictly increasing numbers `> 0`."""
     if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
         check.fail("boundaries", "a list of steps", boundaries)
-    checked = [check.positive("boundaries", b) for b in boundaries]
+    checked = [schedule_math.check_horizon("boundaries", b) for b in boundaries]
     if any(b >= c for b, c in zip(checked, checked[1:])):
         check.fail("boundaries", "strictly increasing", list(boundaries))
     return checked
@@ -355,7 +467,7 @@ class Piecewise(Schedule):
                 "values", f"a list of len(boundaries) + 1 = {len(self.boundaries) + 1} items", list(values)
             )
         # Stored as `lr_values`: `values` is the host-side evaluation method.
-        self.lr_values = [check.positive("values", v) for v in values]
+        self.lr_values = [schedule_math.check_lr("values", v) for v in values]
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.piecewise(step, self.boundaries, self.lr_values)
@@ -387,13 +499,15 @@ class WarmupCosine(Schedule):
 
     Args:
         peak_lr: the LR at the end of warmup, `> 0`.
-        total_steps: the length of the whole schedule, `> warmup_steps + hold_steps`.
+        total_steps: the length of the whole schedule, `> warmup_steps + hold_steps`
+            and at most `2**31 - 1`.
         warmup_steps: length of the linear warmup, `>= 0`. Defaults to 0.
         warmup_start_lr: the LR at step 0, in [0, peak_lr]. Defaults to 0.
         hold_steps: steps held at `peak_lr` after warmup, `>= 0`. Defaults to 0.
         min_lr: the LR at the end of each cycle and after `total_steps`, in
             [0, peak_lr]. Defaults to 0.
-        cycles: the number of cosine cycles (restarts + 1), an integer `>= 1`.
+        cycles: the number of cosine cycles (restarts + 1), an integer `>= 1`;
+            each cycle must last at least one step.
         cycle_mul: the ratio of each cycle's length to the previous one, `> 0`.
         peak_mul: the ratio of each cycle's peak to the previous one, in (0, 1].
 
@@ -418,24 +532,39 @@ class WarmupCosine(Schedule):
         cycle_mul: float = 1.0,
         peak_mul: float = 1.0,
     ) -> None:
-        self.peak_lr = check.positive("peak_lr", peak_lr)
-        self.warmup_steps = check.non_negative("warmup_steps", warmup_steps)
-        self.hold_steps = check.non_negative("hold_steps", hold_steps)
+        self.peak_lr = schedule_math.check_lr("peak_lr", peak_lr)
+        self.warmup_steps = schedule_math.check_horizon("warmup_steps", warmup_steps, zero=True)
+        self.hold_steps = schedule_math.check_horizon("hold_steps", hold_steps, zero=True)
+        schedule_math.check_horizon("total_steps", total_steps)
         self.total_steps = check.greater_than(
             "total_steps",
             total_steps,
             self.warmup_steps + self.hold_steps,
             f"warmup_steps + hold_steps = {self.warmup_steps + self.hold_steps:g}",
         )
-        self.warmup_start_lr = check.non_negative("warmup_start_lr", warmup_start_lr)
+        self.warmup_start_lr = schedule_math.check_lr("warmup_start_lr", warmup_start_lr, zero=True)
         if self.warmup_start_lr > self.peak_lr:
             check.fail("warmup_start_lr", f"<= peak_lr ({self.peak_lr})", warmup_start_lr)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.peak_lr:
             check.fail("min_lr", f"<= peak_lr ({self.peak_lr})", min_lr)
         self.cycles = check.integer("cycles", cycles, 1)
         self.cycle_mul = check.positive("cycle_mul", cycle_mul)
         self.peak_mul = check.in_unit_interval("peak_mul", peak_mul, closed_low=False, closed_high=True)
+        decay_steps = self.total_steps - self.warmup_steps - self.hold_steps
+        shortest = schedule_math.shortest_restart_cycle(decay_steps, self.cycles, self.cycle_mul)
+        if shortest < 1.0 - 1e-9:  # rounding of the geometric series aside
+            # A cycle shorter than one step is skipped between two steps: the
+            # LR would never follow the cosine described.
+            name, value = ("cycles", cycles) if self.cycles > 1 else ("total_steps", total_steps)
+            check.fail(
+                name,
+                "such that every cosine cycle lasts at least one step, but with "
+                f"total_steps - warmup_steps - hold_steps = {decay_steps:g} decay steps, "
+                f"cycles={self.cycles} and cycle_mul={self.cycle_mul:g} the shortest cycle "
+                f"lasts {shortest:.3g} steps",
+                value,
+            )
 
 
 @_register
@@ -455,12 +584,12 @@ class Cyclic(Schedule):
     Args:
         base_lr: the lower LR, `> 0`.
         max_lr: the upper LR, `>= base_lr`.
-        step_size: steps in the increasing half-cycle, `> 0`. Defaults to 2000.
+        step_size: steps in the increasing half-cycle, `>= 1`. Defaults to 2000.
         mode: one of `"triangular"`, `"triangular2"`, `"exp_range"`.
         gamma: the `exp_range` factor per step, in (0, 1]. Defaults to 1.
         scale_fn: an optional amplitude function of a float tensor.
         scale_mode: `"cycle"` or `"iterations"`, used with `scale_fn`.
-        step_size_down: steps in the decreasing half-cycle, `> 0`, or None.
+        step_size_down: steps in the decreasing half-cycle, `>= 1`, or None.
 
     Example:
 
@@ -480,15 +609,16 @@ class Cyclic(Schedule):
         scale_mode: str = "cycle",
         step_size_down: float | None = None,
     ) -> None:
-        self.base_lr = check.positive("base_lr", base_lr)
+        self.base_lr = schedule_math.check_lr("base_lr", base_lr)
         self.max_lr = check.at_least("max_lr", max_lr, self.base_lr, f"base_lr ({self.base_lr})")
-        self.step_size = check.positive("step_size", step_size)
+        schedule_math.check_lr("max_lr", max_lr)
+        self.step_size = _half_cycle("step_size", step_size)
         self.mode = check.one_of("mode", mode, CYCLIC_MODES)
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
         self.scale_fn = check.callable_or_none("scale_fn", scale_fn)
         self.scale_mode = check.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
         self.step_size_down = (
-            None if step_size_down is None else check.positive("step_size_down", step_size_down)
+            None if step_size_down is None else _half_cycle("step_size_down", step_size_down)
         )
 
     def _amplitude(self) -> tuple[Callable[[Any], Any], str]:
@@ -571,14 +701,26 @@ class OneCycle(Schedule):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
     ) -> None:
-        self.max_lr = check.positive("max_lr", max_lr)
+        self.max_lr = schedule_math.check_lr("max_lr", max_lr)
         self.total_steps = check.integer("total_steps", total_steps, 2)
+        # Its last step is total_steps - 1.
+        schedule_math.check_horizon("total_steps", total_steps, offset=1)
         self.pct_start = check.in_unit_interval(
             "pct_start", pct_start, closed_low=False, closed_high=False
         )
         self.anneal_strategy = check.one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
         self.div_factor = check.positive("div_factor", div_factor)
+        initial = self.max_lr / self.div_factor
+        schedule_math.check_lr("div_factor", div_factor, derived=initial, what="max_lr / div_factor")
         self.final_div_factor = check.positive("final_div_factor", final_div_factor)
+        final = initial / self.final_div_factor
+        if final > schedule_math.FLOAT32_MAX:
+            schedule_math.check_lr(
+                "final_div_factor",
+                final_div_factor,
+                derived=final,
+                what="max_lr / div_factor / final_div_factor",
+            )
         self.three_phase = check.boolean("three_phase", three_phase)
         phase_ends = [self.pct_start * self.total_steps - 1]
         if self.three_phase:
@@ -629,8 +771,8 @@ class Warmup(Schedule):
 
     def __init__(self, schedule: Any, warmup_steps: float, start_lr: float = 0.0) -> None:
         self.schedule = _check_schedule("schedule", schedule)
-        self.warmup_steps = check.positive("warmup_steps", warmup_steps)
-        self.start_lr = check.non_negative("start_lr", start_lr)
+        self.warmup_steps = schedule_math.check_horizon("warmup_steps", warmup_steps)
+        self.start_lr = schedule_math.check_lr("start_lr", start_lr, zero=True)
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.warmup(step, self.schedule, self.warmup_steps, self.start_lr)
@@ -729,7 +871,7 @@ class Lambda(Schedule):
         if not callable(fn):
             check.fail("fn", "a function of the step tensor", fn)
         self.fn = fn
-        self.base_lr = None if base_lr is None else check.positive("base_lr", base_lr)
+        self.base_lr = None if base_lr is None else schedule_math.check_lr("base_lr", base_lr)
         try:
             result = fn(keras.KerasTensor((), dtype="float32"))
         except Exception as error:  # any failure means "not traceable"
@@ -751,6 +893,9 @@ class Lambda(Schedule):
 
     def get_config(self) -> dict[str, Any]:
         return {"fn": keras.saving.serialize_keras_object(self.fn), "base_lr": self.base_lr}
+
+    def __repr__(self) -> str:  # the function itself, not its serialized bytecode
+        return f"Lambda(fn={self.fn!r}, base_lr={self.base_lr!r})"
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Lambda:
@@ -789,7 +934,7 @@ class Scaled(Schedule):
         self.factor = check.positive("factor", factor)
         if self.factor > 1:
             check.fail("factor", "in (0, 1]", factor)
-        self.min_lr = check.non_negative("min_lr", min_lr)
+        self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
 
     def __call__(self, step: Any) -> Any:
         return schedule_math.scaled(self.schedule(step), self.factor, self.min_lr)

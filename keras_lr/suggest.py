@@ -11,39 +11,12 @@ through its diagnosis like every rule (`keras_lr.core.suggest`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from keras_lr.core import *  # noqa: F403 (the old names, re-exported)
 from keras_lr.core import rules as _rules
-from keras_lr.core.constants import (  # noqa: F401
-    BASIN_DIVISOR,
-    BASIN_FRACTION,
-    CURVES,
-    DIVERGE_FACTOR,
-    EDGE_POINTS,
-    FALLBACK_DIVISOR,
-    FELL_Z,
-    MIN_DESCENT_POINTS,
-    MIN_POINTS,
-    RELIABLE_FALL,
-    RELIABLE_SPREAD,
-    SKIP_END,
-    SKIP_START,
-    SMOOTH_DECADES,
-    START_FRACTION,
-)
-from keras_lr.core.diagnosis import (  # noqa: F401
-    Curve,
-    Diagnosis,
-    FallbackWarning,
-    TooFewPointsError,
-    UnreliableSuggestionWarning,
-    diagnose,
-    lagfree,
-    loss_change,
-    scaled_skips,
-)
-from keras_lr.core.rules import robust, suggest, suggest_range  # noqa: F401
-from keras_lr.core.runs import band_over_runs, mean_over_runs, runs_table, spread  # noqa: F401
+from keras_lr.core.constants import SKIP_END, SKIP_START
+from keras_lr.core.rules import robust  # noqa: F401
 
 warnings.warn(
     "`keras_lr.suggest` is deprecated and will be removed in the next release: use "
@@ -56,31 +29,25 @@ METHODS = _rules.names()
 DEFAULT_METHOD = _rules.DEFAULT
 
 
-def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
-    """Deprecated: `keras_lr.core.suggest(lrs, losses, "valley")`."""
-    return _rules.suggest(lrs, losses, "valley")
+def _old_signature(
+    name: str, skip_start: int | None = None, skip_end: int | None = None
+) -> Callable[..., float]:
+    """The rule `name` with its old `(lrs, losses, ...)` signature."""
+
+    def rule(
+        lrs: Sequence[float],
+        losses: Sequence[float],
+        skip_start: int | None = skip_start,
+        skip_end: int | None = skip_end,
+    ) -> float:
+        return _rules.suggest(lrs, losses, name, skip_start=skip_start, skip_end=skip_end)
+
+    rule.__name__ = rule.__qualname__ = name
+    rule.__doc__ = f"Deprecated: `keras_lr.core.suggest(lrs, losses, {name!r}, ...)`."
+    return rule
 
 
-def minimum(lrs: Sequence[float], losses: Sequence[float]) -> float:
-    """Deprecated: `keras_lr.core.suggest(lrs, losses, "minimum")`."""
-    return _rules.suggest(lrs, losses, "minimum")
-
-
-def steepest(
-    lrs: Sequence[float],
-    losses: Sequence[float],
-    skip_start: int = SKIP_START,
-    skip_end: int = SKIP_END,
-) -> float:
-    """Deprecated: `keras_lr.core.suggest(lrs, losses, "steepest", skip_start=..., skip_end=...)`."""
-    return _rules.suggest(lrs, losses, "steepest", skip_start=skip_start, skip_end=skip_end)
-
-
-def consensus(
-    lrs: Sequence[float],
-    losses: Sequence[float],
-    skip_start: int = SKIP_START,
-    skip_end: int = SKIP_END,
-) -> float:
-    """Deprecated: `keras_lr.core.suggest(lrs, losses, "consensus", skip_start=..., skip_end=...)`."""
-    return _rules.suggest(lrs, losses, "consensus", skip_start=skip_start, skip_end=skip_end)
+valley = _old_signature("valley")
+minimum = _old_signature("minimum")
+steepest = _old_signature("steepest", SKIP_START, SKIP_END)
+consensus = _old_signature("consensus", SKIP_START, SKIP_END)

@@ -34,17 +34,11 @@ _SUGGESTION_NOTES = {
 def suggestion_methods() -> tuple[tuple[str, ...], str]:
     """keras_lr's suggestion rules, in its order, and its default rule.
 
-    From the rule registry (`keras_lr.core.rules`) where there is one, else
-    from `keras_lr.suggest`. Imports keras_lr's suggestion code (numpy, no Keras).
+    From the rule registry, `keras_lr.core.rules` (numpy, no Keras).
     """
-    try:
-        from keras_lr.core import rules  # type: ignore[attr-defined]
-    except ImportError:
-        from keras_lr import suggest
+    from keras_lr.core import rules
 
-        return tuple(suggest.METHODS), suggest.DEFAULT_METHOD
-    names = tuple(rules.names())
-    return names, getattr(rules, "DEFAULT", None) or getattr(rules, "DEFAULT_METHOD", names[0])
+    return tuple(rules.names()), rules.DEFAULT
 
 
 def _pyplot() -> Any:

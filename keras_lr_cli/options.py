@@ -46,7 +46,7 @@ MAX_PLOT_STEPS = 10_000_000
 MAX_RANGE_TEST_STEPS = 1_000_000
 #: The largest integer any option takes (int64's maximum).
 MAX_INT = 2**63 - 1
-#: keras_lr's suggestion rules, in its order (`keras_lr.suggest.METHODS`).
+#: keras_lr's suggestion rules, in its order (`keras_lr.core.rules.names()`).
 SUGGESTION_METHODS = ("robust", "consensus", "valley", "steepest", "minimum")
 #: keras_lr's default suggestion rule.
 DEFAULT_SUGGESTION = "robust"

@@ -52,6 +52,11 @@ PYTHON="$PY" bash scripts/build_docs.sh --quiet -d "$(mktemp -d)" || status=1
 echo "=== ruff"
 "$PY" -m ruff check keras_lr keras_lr_cli tests benchmarks scripts || status=1
 
+# The files and flags are in pyproject.toml ([tool.mypy]): strict on the
+# Keras-free core (keras_lr.core, keras_lr._validation), default on the CLI.
+echo "=== mypy (strict on keras_lr.core)"
+"$PY" -m mypy || status=1
+
 # ------------------------------------------------------------------------------
 # Oldest supported Keras (issue #13). The smoke subset (`-m smoke`: scheduler
 # exactness, the finder ramp, restore, the private names) on the oldest Keras that pyproject.toml

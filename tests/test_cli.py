@@ -338,7 +338,7 @@ def test_find_with_several_runs_reports_the_spread(tmp_path, capsys, saved_model
     # Each run is read alone, with its batch losses, as a one-run result.
     runs = [keras_lr.RangeTestRun.from_dict(run) for run in saved["runs"]]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", keras_lr.suggest.UnreliableSuggestionWarning)
+        warnings.simplefilter("ignore", keras_lr.core.UnreliableSuggestionWarning)
         picks = [keras_lr.RangeTest([run], saved["config"]).suggestion() for run in runs]
     spread = np.log10(max(picks) / min(picks))
     assert f"Spread of the suggestion over the runs: {spread:.2f} decades" in out

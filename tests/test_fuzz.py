@@ -14,6 +14,7 @@ import math
 import random
 
 import keras
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -217,3 +218,120 @@ def test_the_unmutated_file_loads(tmp_path):
     file.write_text(TEXT, encoding="utf-8")
     finder = keras_lr.LRFinder.load(file)
     assert finder.lrs == VALID["lrs"] and finder.best_lr == 0.1
+
+
+# ---------------------------------------------------------------- extreme but finite values
+#: Learning rates and ratios from 1e-300 to 1e300 (log-uniform), and the usual values.
+EXTREME = st.one_of(
+    st.floats(-300, 300).map(lambda e: 10.0**e),
+    st.sampled_from([1e-300, 5e-324, 1e-45, 1e-38, 3.4e38, 3.5e38, 1e300, 1.0, 0.5, 0.999]),
+)
+#: Horizons (lengths, boundaries) up to 1e15 steps, whole or fractional.
+HORIZON = st.one_of(
+    st.integers(1, 10**15),
+    st.floats(0.5, 1e15),
+    st.sampled_from([1, 2, 3, 2**31 - 2, 2**31 - 1, 2**31, 2**31 + 1, 10**12]),
+)
+HORIZON_NAMES = ("total_steps", "warmup_steps", "hold_steps", "decay_steps", "step_size",
+                 "step_size_down")  # fmt: skip
+INT32_MAX = 2**31 - 1
+
+
+def extreme_arguments(cls):
+    """Keyword arguments for `cls`: each numeric argument omitted or extreme (modes left default)."""
+    fields = {}
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in HORIZON_NAMES:
+            strategy = HORIZON
+        elif p.name == "cycles":
+            strategy = st.integers(1, 10**15)
+        elif p.name == "boundaries":
+            strategy = st.lists(HORIZON, min_size=1, max_size=3).map(sorted)
+        elif p.name in ("schedule", "schedules", "values"):
+            continue  # built below from the other draws
+        elif p.name in ("self", "mode", "anneal_strategy", "unit", "verbose", "scale_fn",
+                        "scale_mode", "staircase", "three_phase", "cycle_momentum", "fn"):  # fmt: skip
+            continue
+        else:
+            strategy = EXTREME
+        required = p.default is inspect.Parameter.empty
+        fields[p.name] = strategy if required else st.one_of(st.just(OMIT), strategy)
+    return st.fixed_dictionaries(fields).map(
+        lambda kwargs: {k: v for k, v in kwargs.items() if v is not OMIT}
+    )
+
+
+SCHEDULE_CLASSES = [
+    schedules.Constant, schedules.ExponentialDecay, schedules.StepDecay, schedules.Polynomial,
+    schedules.Piecewise, schedules.WarmupCosine, schedules.Cyclic, schedules.OneCycle,
+    schedules.Warmup, schedules.Join, schedules.Scaled,
+    keras_lr.ExponentDecayScheduler, keras_lr.WarmupCosineDecay, keras_lr.CyclicLR,
+    keras_lr.OneCycleLR,
+]  # fmt: skip
+
+
+def _build(cls, kwargs, lrs):
+    """`cls(**kwargs)`, with the schedule-valued arguments made of extreme constants."""
+    kwargs = dict(kwargs)
+    if cls is schedules.Piecewise:
+        kwargs["values"] = lrs[: len(kwargs["boundaries"]) + 1]
+    elif cls is schedules.Join:
+        kwargs["schedules"] = [schedules.Constant(lr) for lr in lrs[: len(kwargs["boundaries"]) + 1]]
+    elif cls in (schedules.Warmup, schedules.Scaled):
+        kwargs["schedule"] = schedules.Constant(lrs[0])
+    return cls(**kwargs)
+
+
+def _sampled_steps(kwargs):
+    """Steps 0, 1, each horizon's end (and its neighbours), and the last exact step."""
+    steps = {0, 1, 2, INT32_MAX}
+    for name, value in kwargs.items():
+        values = value if isinstance(value, list) else [value]
+        if name in HORIZON_NAMES or name == "boundaries":
+            for v in values:
+                for s in (math.floor(v) - 1, math.floor(v), math.ceil(v), math.ceil(v) + 1):
+                    steps.add(min(max(s, 0), INT32_MAX))
+    return sorted(steps)
+
+
+@pytest.mark.parametrize("cls", SCHEDULE_CLASSES, ids=lambda cls: cls.__name__)
+def test_extreme_values_are_refused_by_name_or_give_finite_lrs(cls):
+    """Extreme ratios (1e+-300) and horizons (to 1e15): a clear refusal, or finite LRs >= 0."""
+
+    @settings(FUZZ, max_examples=25)
+    @given(kwargs=extreme_arguments(cls), lrs=st.lists(EXTREME, min_size=4, max_size=4))
+    def fuzz(kwargs, lrs):
+        try:
+            made = _build(cls, kwargs, lrs)
+        except ValueError as error:
+            message = str(error)
+            assert message.startswith("Argument `"), message
+            assert "Received: " in message, message
+            named = set(kwargs) | {"values", "value", "schedules", "schedule"}
+            assert any(f"`{name}`" in message for name in named), (kwargs, message)
+            return
+        schedule = getattr(made, "schedule", made)
+        steps = _sampled_steps(kwargs)
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = schedules.evaluate(schedule, steps)
+        assert np.all(np.isfinite(values)) and np.all(values >= 0), (kwargs, lrs, steps, values)
+
+    fuzz()
+
+
+def test_extreme_finder_bounds_are_refused_by_name_or_give_a_finite_ramp():
+    @settings(FUZZ, max_examples=40)
+    @given(start=EXTREME, end=EXTREME, num_steps=st.integers(2, 10**6))
+    def fuzz(start, end, num_steps):
+        try:
+            finder = keras_lr.LRFinder(start, end, num_steps)
+        except ValueError as error:
+            message = str(error)
+            assert "`start_lr`" in message or "`end_lr`" in message, message
+            return
+        steps = [0, 1, num_steps // 2, num_steps - 1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            ramp = schedules.evaluate(finder.ramp, steps)
+        assert np.all(np.isfinite(ramp)) and np.all(ramp > 0), (start, end, num_steps, ramp)
+
+    fuzz()

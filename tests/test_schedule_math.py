@@ -625,15 +625,20 @@ def warmup_cosines(draw):
     peak = draw(LR)
     warmup = draw(st.integers(0, 2000))
     hold = draw(st.integers(0, 2000))
+    cycles = draw(st.integers(1, 6))
+    cycle_mul = draw(st.floats(0.5, 3.0))
+    # Every cycle lasts at least one step (shorter cycles are refused).
+    lengths = [cycle_mul**i for i in range(cycles)]
+    decay = draw(st.integers(math.ceil(sum(lengths) / min(lengths) * (1 + 1e-12)), 10**6))
     return S.WarmupCosine(
         peak,
-        warmup + hold + draw(st.integers(1, 10**6)),
+        warmup + hold + decay,
         warmup_steps=warmup,
         warmup_start_lr=peak * draw(UNIT),
         hold_steps=hold,
         min_lr=peak * draw(UNIT),
-        cycles=draw(st.integers(1, 6)),
-        cycle_mul=draw(st.floats(0.5, 3.0)),
+        cycles=cycles,
+        cycle_mul=cycle_mul,
         peak_mul=draw(st.floats(0.05, 1.0)),
     )
 

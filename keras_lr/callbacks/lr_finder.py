@@ -1,8 +1,8 @@
 """`LRFinder`: the learning-rate range test of Smith (2015), section 3.3.
 
 The callback runs the ramp and records the curve; `keras_lr.RangeTest`
-(`keras_lr/core/result.py`) reads it; `keras_lr/callbacks/_data.py` turns the
-user's data into `fit` arguments.
+(`keras_lr/core/result.py`) reads it; `keras_lr/callbacks/data_adapter.py`
+checks the user's data and turns it into `fit` arguments.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from keras import ops
 from keras_lr import _keras, schedule_math
 from keras_lr import _validation as check
 from keras_lr._io import print_msg
-from keras_lr.callbacks import _control, _data, _inputs, _state
+from keras_lr.callbacks import _control, _state, data_adapter
 from keras_lr.core.ramp import RampConfig, check_finder_options
 from keras_lr.core.result import EMPTY_RECORD, RESULT_NAMES, RangeTest, RangeTestRun
 from keras_lr.schedules import evaluate
@@ -371,7 +371,7 @@ class LRFinder(keras.callbacks.Callback):
         model = self.model  # On JAX, reading `self.model` syncs the training state.
         # The per-batch loss tracking is only active inside keras_lr's train
         # function: the test step is traced without it.
-        loss = _data.validation_loss(model, self._val_batches)
+        loss = data_adapter.validation_loss(model, self._val_batches)
         if math.isfinite(loss):
             run = self._run
             run.val_steps.append(int(step))
@@ -471,8 +471,10 @@ class LRFinder(keras.callbacks.Callback):
         Raises:
             ValueError: before any training, for a bad argument, a file name
                 as `x`, empty data, arrays of different lengths or holding
-                NaN or inf, array inputs without `y` for a model whose loss
-                needs targets, `validation_split`, or another `LRFinder` in
+                NaN or inf, validation data holding NaN or inf (arrays, or
+                the batches taken from a dataset, generator or loader),
+                array inputs without `y` for a model whose loss needs
+                targets, `validation_split`, or another `LRFinder` in
                 `callbacks`; after the test (the model put back), when the
                 loss was not finite from the first step.
         """
@@ -485,23 +487,30 @@ class LRFinder(keras.callbacks.Callback):
         callbacks = [self] + _check_find_fit_kwargs(self, fit_kwargs)
         if getattr(model, "optimizer", None) is None:
             _control.lr_optimizer(model, self)
-        x = _inputs.check_find_data(model, x, y, fit_kwargs.get("sample_weight"))
+        # Checked and adapted once, before any training (sample_weight and
+        # shuffle move from fit_kwargs into `data`).
+        data = data_adapter.adapt(
+            model,
+            x,
+            y,
+            batch_size=batch_size,
+            num_steps=num_steps,
+            val_data=val_data,
+            val_every=val_every,
+            fit_kwargs=fit_kwargs,
+        )
         # The finder draws its own bar over the ramp's steps (see `verbose`):
         # `fit`'s epochs are an artefact of the data's length.
         fit_kwargs.setdefault("verbose", 0)
-        data_args = _data.fit_data(model, x, y, batch_size, num_steps)
-        val_batches = (
-            None if val_data is None else _data.validation_batches(val_data, batch_size, val_every)
-        )
         self.val_every = val_every
-        self._val_batches = val_batches
+        self._val_batches = data.val_batches
         self._in_find = True
         self.num_steps = num_steps  # for this run only: put back below
         try:
             if self.num_runs == 1:
-                self._fit_once(model, callbacks, {**data_args, **fit_kwargs})
+                self._fit_once(model, callbacks, {**data.fit_args(), **fit_kwargs})
             else:
-                self._find_runs(model, x, y, data_args, callbacks, fit_kwargs)
+                self._find_runs(model, data, callbacks, fit_kwargs)
         finally:
             self._in_find = False
             self._val_batches = None
@@ -527,19 +536,12 @@ class LRFinder(keras.callbacks.Callback):
     def _find_runs(
         self,
         model: keras.Model,
-        x: Any,
-        y: Any,
-        data_args: dict[str, Any],
+        data: data_adapter.FindData,
         callbacks: list[Any],
         fit_kwargs: dict[str, Any],
     ) -> None:
         """`find()` with `num_runs > 1`: the runs, the restores between them, the aggregate."""
         base_seed = self.seed if self.seed is not None else int(np.random.randint(0, 2**31 - 1))
-        fit_kwargs = dict(fit_kwargs)
-        arrays = "batch_size" in data_args
-        if arrays:
-            shuffle = bool(fit_kwargs.pop("shuffle", True))
-            sample_weight = fit_kwargs.pop("sample_weight", None)
         self._runs = []
         self._original = None
         try:
@@ -547,19 +549,8 @@ class LRFinder(keras.callbacks.Callback):
                 self._run_rng = np.random.default_rng([base_seed, run])
                 if self._original is not None:
                     _state.restore(self._original)
-                if arrays:
-                    run_args = _data.run_arrays(
-                        x,
-                        y,
-                        sample_weight,
-                        data_args["batch_size"],
-                        self.num_steps,
-                        self._run_rng,
-                        shuffle,
-                    )
-                else:
-                    run_args = data_args
-                self._fit_once(model, callbacks, {**run_args, **fit_kwargs})
+                # Arrays: this run's own order, drawn first from the run's generator.
+                self._fit_once(model, callbacks, {**data.fit_args(self._run_rng), **fit_kwargs})
         finally:
             if self._original is not None and self.restore:
                 _state.restore(self._original)

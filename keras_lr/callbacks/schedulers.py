@@ -165,6 +165,11 @@ class ScheduleCallback(keras.callbacks.Callback):
         _control.check_settable(optimizer, self)
         self._recorded_step = _control.updates(optimizer)
         step_unit = self.unit == "step"
+        # No NaN, inf or negative LR in this fit: its epochs, or its steps from the optimizer's.
+        params = self.params or {}
+        length = (params.get("epochs") or 1) * ((params.get("steps") or 1) if step_unit else 1)
+        first = self._recorded_step if step_unit else 0
+        schedules.check_lr_values(self.schedule, np.arange(first, first + length), type(self).__name__)
         _control.control(self.model).take(
             self,
             self.schedule if step_unit else None,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from keras_lr import _validation as check
 from keras_lr.core.constants import (
@@ -120,7 +121,9 @@ class Curve:
     skip_start: int | None = None
     skip_end: int | None = None
     # What `diagnose` read from the curve, computed once (see `_reading`).
-    _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, Any] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         lrs, losses = _arrays(self.lrs, self.losses)
@@ -142,15 +145,17 @@ class Curve:
             setattr(self, name, check.integer(name, getattr(self, name), 0))
 
 
-def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    lrs = np.asarray(lrs, dtype="float64")
-    losses = np.asarray(losses, dtype="float64")
-    if lrs.shape != losses.shape or lrs.ndim != 1:
+def _arrays(
+    lrs: Sequence[float] | NDArray[Any], losses: Sequence[float] | NDArray[Any]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    lr_array = np.asarray(lrs, dtype="float64")
+    loss_array = np.asarray(losses, dtype="float64")
+    if lr_array.shape != loss_array.shape or lr_array.ndim != 1:
         raise ValueError(
             "`lrs` and `losses` must be 1-D sequences of the same length. "
-            f"Received: len(lrs)={lrs.size}, len(losses)={losses.size}"
+            f"Received: len(lrs)={lr_array.size}, len(losses)={loss_array.size}"
         )
-    return lrs, losses
+    return lr_array, loss_array
 
 
 def _require_points(count: int, needed: int, what: str) -> None:
@@ -163,8 +168,10 @@ def _require_points(count: int, needed: int, what: str) -> None:
 
 
 def lagfree(
-    lrs: Sequence[float], raw_losses: Sequence[float], decades: float = SMOOTH_DECADES
-) -> np.ndarray:
+    lrs: Sequence[float] | NDArray[Any],
+    raw_losses: Sequence[float] | NDArray[Any],
+    decades: float = SMOOTH_DECADES,
+) -> NDArray[np.float64]:
     """The batch losses smoothed without lag: a Gaussian kernel in log10(lr).
 
     The finder's EMA is causal (it may only look back, to stop the test in
@@ -187,8 +194,8 @@ def lagfree(
 
     >>> keras_lr.core.lagfree([1e-3, 1e-2, 1e-1], [1.0, 0.5, 1.0])
     """
-    lrs, raw = _arrays(lrs, raw_losses)
-    x = np.log10(lrs)
+    lr_array, raw = _arrays(lrs, raw_losses)
+    x = np.log10(lr_array)
     order = np.argsort(x, kind="stable")  # increasing in a ramp; sorted to bound the window
     x, raw = x[order], raw[order]
     smooth = np.empty_like(raw)
@@ -205,7 +212,7 @@ def lagfree(
     return out
 
 
-def loss_change(losses: Sequence[float], sma: int = 1) -> np.ndarray:
+def loss_change(losses: Sequence[float] | NDArray[Any], sma: int = 1) -> NDArray[np.float64]:
     """The rate of change of the loss per step, over a simple moving window.
 
     `change[i] = (losses[i] - losses[i - sma]) / sma` for `i >= sma`, and 0
@@ -224,10 +231,10 @@ def loss_change(losses: Sequence[float], sma: int = 1) -> np.ndarray:
     array([ 0., -1., -2.])
     """
     sma = check.integer("sma", sma, 1)
-    losses = np.asarray(losses, dtype="float64")
-    change = np.zeros_like(losses)
-    if losses.size > sma:
-        change[sma:] = (losses[sma:] - losses[:-sma]) / sma
+    loss_array = np.asarray(losses, dtype="float64")
+    change = np.zeros_like(loss_array)
+    if loss_array.size > sma:
+        change[sma:] = (loss_array[sma:] - loss_array[:-sma]) / sma
     return change
 
 
@@ -353,6 +360,7 @@ def _read(curve: Curve) -> _Reading:
     # which waits for its EMA); else where the test stopped for divergence.
     rise = max(drop, 0.0) + DIVERGE_FACTOR * threshold
     risen = np.nonzero((np.arange(n) > bottom) & (smooth - smooth[bottom] > rise))[0]
+    divergence_lr: float | None
     if risen.size and rise > 1e-9 * scale:
         divergence_lr = float(lrs[risen[0]])
     else:
@@ -367,7 +375,8 @@ def _reading(curve: Curve) -> _Reading | None:
     """The curve's reading, computed once per `Curve` (None below `MIN_POINTS` points)."""
     if "reading" not in curve._cache:
         curve._cache["reading"] = _read(curve) if curve.lrs.size >= MIN_POINTS else None
-    return curve._cache["reading"]
+    reading: _Reading | None = curve._cache["reading"]
+    return reading
 
 
 def diagnose(curve: Curve) -> Diagnosis:
@@ -396,7 +405,8 @@ def diagnose(curve: Curve) -> Diagnosis:
     """
     if "diagnosis" not in curve._cache:
         curve._cache["diagnosis"] = _diagnose(curve)
-    return curve._cache["diagnosis"]
+    diagnosis: Diagnosis = curve._cache["diagnosis"]
+    return diagnosis
 
 
 def _diagnose(curve: Curve) -> Diagnosis:

@@ -59,7 +59,8 @@ def _require_curve(finder: Any) -> None:
 def _curve(result: Any, curve: str) -> Curve:
     """The `Curve` the rules read (a `RangeTest`'s own, or one built from the attributes)."""
     if hasattr(result, "curve"):
-        return result.curve(curve)
+        made: Curve = result.curve(curve)  # RangeTest.curve
+        return made
     if curve == "val":
         return Curve(result.val_lrs, result.val_losses)
     return Curve(result.lrs, result.losses, raw_losses=result.raw_losses)

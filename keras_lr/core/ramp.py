@@ -110,15 +110,16 @@ class RampConfig:
             )
         beta = check.in_unit_interval("beta", self.beta, closed_low=True, closed_high=False)
         stop_factor = check.greater_than("stop_factor", self.stop_factor, 1.0)
-        for name, value in (
-            ("start_lr", start_lr),
-            ("end_lr", end_lr),
-            ("num_steps", num_steps),
-            ("mode", mode),
-            ("beta", beta),
-            ("stop_factor", stop_factor),
-        ):
-            object.__setattr__(self, name, value)
+        # The checked values (a float for an int bound, ...), written past the frozen
+        # dataclass's __setattr__ into the instance's own dict.
+        vars(self).update(
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_steps=num_steps,
+            mode=mode,
+            beta=beta,
+            stop_factor=stop_factor,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (`RAMP_KEYS`)."""

@@ -538,7 +538,7 @@ class RangeTest:
             "runs": [run.to_dict() for run in self.runs],
         }
 
-    def save(self, path: str | os.PathLike, config: dict[str, Any] | None = None) -> None:
+    def save(self, path: str | os.PathLike[str], config: dict[str, Any] | None = None) -> None:
         """Writes the result to a JSON file (`RangeTest.load` and `LRFinder.load` read it).
 
         Args:
@@ -549,7 +549,7 @@ class RangeTest:
             json.dump(self.to_dict(config), f, indent=1)
 
     @staticmethod
-    def read(path: str | os.PathLike) -> dict[str, Any]:
+    def read(path: str | os.PathLike[str]) -> dict[str, Any]:
         """The checked content of a file written by `save()` (a dict).
 
         Raises:
@@ -594,7 +594,7 @@ class RangeTest:
         return result
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> RangeTest:
+    def load(cls, path: str | os.PathLike[str]) -> RangeTest:
         """Reads a result written by `save()` (or `LRFinder.save()`).
 
         Args:

@@ -200,7 +200,9 @@ def robust(curve: Curve) -> float:
             + "; ".join(diagnosis.reasons)
             + ". Otherwise run the range test for more steps (`num_steps`)."
         )
-    if diagnosis.fallback:
+    # A fallback always has a divergence LR (a curve that neither fell nor diverged
+    # raises below).
+    if diagnosis.fallback and diagnosis.divergence_lr is not None:
         lr = diagnosis.divergence_lr / FALLBACK_DIVISOR
         warnings.warn(
             f"The loss never fell beyond its noise during the range test (it fell by "
@@ -255,9 +257,11 @@ def consensus(curve: Curve) -> float:
 
     >>> keras_lr.core.rules.consensus(keras_lr.core.Curve(lrs, losses))
     """
+    skip_start, skip_end = curve.skip_start, curve.skip_end
+    assert skip_start is not None and skip_end is not None  # Curve.__post_init__ sets them
     _require_points(
         curve.lrs.size,
-        MIN_POINTS + curve.skip_start + curve.skip_end,
+        MIN_POINTS + skip_start + skip_end,
         "method='consensus' (it includes 'steepest')",
     )
     picks = [valley(curve), steepest(curve), minimum(curve)]
@@ -467,7 +471,7 @@ def suggest_range(
     >>> base_lr, max_lr = keras_lr.core.suggest_range(result.curve())
     """
     curve = _as_curve(curve, losses)
-    lrs, losses = curve.lrs, curve.losses
+    lrs, smooth = curve.lrs, curve.losses
     _require_points(lrs.size, MIN_POINTS, "suggest_range()")
     diagnosis = diagnose(curve)
     if not diagnosis.fell:
@@ -476,14 +480,14 @@ def suggest_range(
             f"range to suggest. {diagnosis.describe()} Run more `num_steps`, use a larger "
             "batch, or move the LR range (`start_lr`, `end_lr`)."
         )
-    bottom = int(np.argmin(losses))
-    drop = losses[0] - losses[bottom]
+    bottom = int(np.argmin(smooth))
+    drop = smooth[0] - smooth[bottom]
     if bottom == 0 or drop <= 0:
         raise ValueError(
             "The loss never fell during the range test, so there is no range to "
             "suggest. Lower `start_lr` or check the model and data."
         )
-    fallen = losses[0] - losses[: bottom + 1]
+    fallen = smooth[0] - smooth[: bottom + 1]
     base = int(np.argmax(fallen >= low * drop))
     top = int(np.argmax(fallen >= high * drop))
     if top <= base:

@@ -74,16 +74,16 @@ def runs_table(
             "`steps` and `values` must hold one sequence per run. "
             f"Received: len(steps)={len(steps)}, len(values)={len(values)}"
         )
-    steps = [np.asarray(s, dtype="int64").reshape(-1) for s in steps]
-    values = [np.asarray(v, dtype="float64").reshape(-1) for v in values]
-    for run, (s, v) in enumerate(zip(steps, values)):
+    step_arrays = [np.asarray(s, dtype="int64").reshape(-1) for s in steps]
+    value_arrays = [np.asarray(v, dtype="float64").reshape(-1) for v in values]
+    for run, (s, v) in enumerate(zip(step_arrays, value_arrays)):
         if s.size != v.size:
             raise ValueError(
                 f"Run {run} has {s.size} steps but {v.size} values: each run needs one value per step."
             )
-    grid = np.unique(np.concatenate(steps)) if steps else np.zeros(0, "int64")
-    table = np.full((len(steps), grid.size), np.nan)
-    for row, (s, v) in enumerate(zip(steps, values)):
+    grid = np.unique(np.concatenate(step_arrays)) if step_arrays else np.zeros(0, "int64")
+    table = np.full((len(step_arrays), grid.size), np.nan)
+    for row, (s, v) in enumerate(zip(step_arrays, value_arrays)):
         table[row, np.searchsorted(grid, s)] = v
     return grid, table
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import Any, NoReturn
 
 from keras_lr import _validation as check
 from keras_lr.core.ramp import (
@@ -46,7 +46,7 @@ class _Invalid(Exception):
     """What is wrong with the file, without the file's name."""
 
 
-def read_saved_range_test(path: str | os.PathLike) -> dict[str, Any]:
+def read_saved_range_test(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Reads and checks a file written by `LRFinder.save()`.
 
     Args:
@@ -69,7 +69,8 @@ def read_saved_range_test(path: str | os.PathLike) -> dict[str, Any]:
     if not text.strip():
         _fail(path, "it is empty")
     try:
-        data = json.loads(text)
+        # Any JSON value; check_saved_range_test below refuses all but a dict.
+        data: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as error:
         _fail(path, f"it is not valid JSON ({error.msg} at line {error.lineno}, column "
               f"{error.colno}; a truncated or edited file?)")  # fmt: skip
@@ -79,7 +80,7 @@ def read_saved_range_test(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def check_saved_range_test(data: Any, path: str | os.PathLike) -> None:
+def check_saved_range_test(data: Any, path: str | os.PathLike[str]) -> None:
     """Checks the structure of a dict read from a file written by `LRFinder.save()`.
 
     The config must hold `LRFinder`'s arguments (and no other keys) with valid
@@ -102,7 +103,7 @@ def check_saved_range_test(data: Any, path: str | os.PathLike) -> None:
         _fail(path, str(error))
 
 
-def _fail(path: str | os.PathLike, what: str) -> None:
+def _fail(path: str | os.PathLike[str], what: str) -> NoReturn:
     raise ValueError(
         f"Cannot load {os.fspath(path)!r}: not a range test written by `LRFinder.save()`: {what}."
     ) from None
@@ -168,7 +169,9 @@ def _check_config(config: Any) -> None:
         raise _Invalid(f"`config`: {error}") from None
 
 
-def _check_curve(data: dict, where: str, keys: tuple[str, ...], optional: bool = False) -> None:
+def _check_curve(
+    data: dict[str, Any], where: str, keys: tuple[str, ...], optional: bool = False
+) -> None:
     lengths = {}
     for key in keys:
         if key not in data:

@@ -32,7 +32,8 @@ from numpy.testing import assert_allclose
 from range_test_oracles import exp_ramp, hand_smoothed, hand_stop_index
 
 import keras_lr
-from keras_lr import suggest
+from keras_lr import core
+from keras_lr.core import rules
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -219,7 +220,7 @@ def test_the_curve_is_the_mean_over_the_runs_up_to_the_first_stop(regression_run
     assert_allclose(finder.val_lrs, RAMP[finder.val_steps], rtol=1e-6)
 
 
-@pytest.mark.parametrize("method", suggest.METHODS)
+@pytest.mark.parametrize("method", rules.names())
 def test_spread_is_the_log_ratio_of_the_per_run_suggestions(regression_runs, method):
     finder = regression_runs
     # Each run read alone, as a one-run result.
@@ -228,18 +229,18 @@ def test_spread_is_the_log_ratio_of_the_per_run_suggestions(regression_runs, met
     ]
     expected = math.log10(max(picks) / min(picks))
     assert finder.suggestion_spread(method) == pytest.approx(expected, rel=1e-12, abs=1e-15)
-    if method == suggest.DEFAULT_METHOD:
+    if method == rules.DEFAULT:
         assert finder.spread == pytest.approx(expected, rel=1e-12, abs=1e-15)
         assert finder.reliable is (expected < 0.5)
     # The suggestion itself reads the mean curve.
-    mean_curve = suggest.Curve(
+    mean_curve = core.Curve(
         finder.lrs,
         finder.losses,
         raw_losses=finder.raw_losses,
         num_steps=finder.num_steps,
         stop_lr=finder.result.stop_lr,
     )
-    assert finder.suggestion(method) == suggest.suggest(mean_curve, method=method)
+    assert finder.suggestion(method) == core.suggest(mean_curve, method=method)
 
 
 def test_spread_of_the_validation_curve(regression_runs):
@@ -544,7 +545,7 @@ def test_validation_curve_suggestions_skip_the_same_lr_span():
     assert finder.suggest_range(curve="val")[0] < finder.suggest_range(curve="val")[1]
 
 
-@pytest.mark.parametrize("method", suggest.METHODS)
+@pytest.mark.parametrize("method", rules.names())
 def test_too_few_validation_points_give_a_clear_error(method):
     # A point every 10 of 40 steps: 4 points, too few for every rule.
     x_val = np.ones((4, 1), "float32")
