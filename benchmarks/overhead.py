@@ -32,7 +32,9 @@ More parts, selected with `--parts` (default: all five):
   the keras_lr package during a `fit` of 50 and one of 150 steps (fresh
   callback each, after a warm-up `fit`); per step = (c150 - c50) / 100, so
   per-fit work cancels. Variants: no callback, the three step schedulers,
-  `LRLogger`, `LRFinder` as a callback. Bars: 0 on TensorFlow and JAX (the
+  `LRLogger`, `LRFinder` as a callback, and momentum cycling
+  (`OneCycleLR(cycle_momentum=True)` on the MLP's Adam, `CyclicLR(cycle_momentum=True)`
+  on an SGD with momentum 0.9). Bars: 0 on TensorFlow and JAX (the
   schedule is traced into the compiled step), 2 on PyTorch (eager step).
 - `memory`, what a step scheduler's `learning_rates` retains per update
   (`tracemalloc`), at 10,000 and 100,000 recorded updates.
@@ -88,7 +90,9 @@ HOOKS = (
 PEAK_LR = 1e-3
 PARTS = ("steady", "refit", "cost", "calls", "memory")
 FINDER = "LRFinder (as a callback)"
-CALL_VARIANTS = (BASELINE, *KERAS_LR, FINDER)
+CYCLE_ADAM = "OneCycleLR(cycle_momentum=True), Adam's beta_1"
+CYCLE_SGD = "CyclicLR(cycle_momentum=True), SGD's momentum"
+CALL_VARIANTS = (BASELINE, *KERAS_LR, FINDER, CYCLE_ADAM, CYCLE_SGD)
 CALL_FITS = (50, 150)  # steps of the two counted fits
 CALL_BARS = {"tensorflow": 0, "jax": 0, "torch": 2}
 MEMORY_STEPS = (10_000, 100_000)
@@ -118,6 +122,12 @@ def make_callback(variant: str, steps_per_epoch: int) -> Any:
         return keras_lr.CyclicLR(PEAK_LR / 10, PEAK_LR, step_size=2 * steps_per_epoch)
     if variant == "LRLogger":
         return keras_lr.LRLogger()
+    if variant == CYCLE_ADAM:
+        return keras_lr.OneCycleLR(PEAK_LR, 10 * CALL_FITS[-1], cycle_momentum=True)
+    if variant == CYCLE_SGD:
+        return keras_lr.CyclicLR(
+            PEAK_LR / 10, PEAK_LR, step_size=2 * steps_per_epoch, cycle_momentum=True
+        )
     if variant == FINDER:  # a ramp long enough for every counted fit, gentle enough not to stop
         return keras_lr.LRFinder(
             1e-5, 1e-3, num_steps=10 * CALL_FITS[-1], stop_factor=1e6, verbose=0
@@ -552,6 +562,10 @@ def measure_calls(args: Any) -> dict:
     rows = {}
     for variant in CALL_VARIANTS:
         model = C.digits_mlp(seed=0)
+        if variant == CYCLE_SGD:  # a momentum to cycle (Keras' default SGD has none)
+            import keras
+
+            model.compile(optimizer=keras.optimizers.SGD(PEAK_LR, momentum=0.9), loss=model.loss)
 
         def fit(steps: int, model: Any = model, variant: str = variant) -> None:
             callback = make_callback(variant, steps)
@@ -806,7 +820,7 @@ def report_calls(record: dict) -> list[str]:
         settings = result["calls"]["settings"]
         bar = CALL_BARS.get(backend, 0)
         for variant, row in result["calls"]["variants"].items():
-            barred = variant in KERAS_LR or variant == BASELINE
+            barred = variant in KERAS_LR or variant in (BASELINE, CYCLE_ADAM, CYCLE_SGD)
             verdict = (
                 C.verdict(row["per_step"] <= bar) if barred else "(batch hook: records each step)"
             )

@@ -24,6 +24,24 @@ How (see `TrainFunctionSwap`, `Patch` and `patched`):
   the step as a device scalar. An exception or a `KeyboardInterrupt`
   anywhere therefore leaves the optimizer and the loss tracker untouched,
   and a custom training loop after an interrupted `fit` uses the user's LR.
+- Momentum cycling (`OneCycleLR`/`CyclicLR(cycle_momentum=True)`) is part of
+  the same patch. On TensorFlow and JAX the instance-level
+  `_get_current_learning_rate`, which Keras calls once per update before any
+  `update_step`, also evaluates the momentum schedule at `_iterations`
+  (inside the trace, so no Python per step either). For Adam, AdamW, Adamax,
+  Nadam and Lion the value goes into the instance attribute `beta_1`, read
+  by their update (also Nadam's `_backend_update_step` and Adam's bias
+  correction `beta_1 ** t`). SGD and RMSprop test `momentum != 0` / `> 0` in
+  Python inside their update, which a traced value cannot answer, so their
+  `momentum` stays the user's float `m0` and an instance-level
+  `_backend_update_step` scales each momentum slot by `m_t / m0` before
+  Keras' own update (`m0 * (v * m_t / m0) = m_t * v`) and, for Nesterov, adds
+  `(m_t - m0) * v_new` after it. On PyTorch the step's momentum is a host
+  float from the schedule's `StepTable`, set as the attribute itself (a
+  value set while `torch.compile` traces would not be seen); only a cycled
+  SGD/RMSprop momentum of exactly 0 goes through the rescaled update (their
+  update would skip the slot). The context manager puts the user's
+  `momentum`/`beta_1` back and removes `_backend_update_step`.
 - Keras skips `on_train_end` when `fit` raises, so while keras_lr's function
   is installed the model also has an instance-level `make_train_function`:
   every Keras `fit` and `train_on_batch` calls `make_train_function()` first,
@@ -53,6 +71,10 @@ in `PRIVATE_NAMES`, tested by `tests/test_keras_internals.py`):
 - `BaseOptimizer.gradient_accumulation_steps` (attribute, None or int).
 - `BaseOptimizer.finalize_variable_values` (method): called in the `finally`
   of JAX's `fit` (undocumented).
+- `BaseOptimizer._backend_update_step` (method): the update of all variables,
+  after the LR is read; `BaseOptimizer._get_variable_index` (method);
+  `SGD.momentums` and `RMSprop._momentums` (lists of slot variables, built
+  when `momentum > 0`): momentum cycling of SGD and RMSprop.
 - `LossScaleOptimizer.inner_optimizer` (attribute).
 - `keras.optimizers.MultiOptimizer` (class; absent in older Keras).
 - `Trainer._loss_tracker` (a `Mean` metric) and `Metric.update_state`.
@@ -103,6 +125,10 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("keras.optimizers.Optimizer", "_get_current_learning_rate", "method"),
     ("keras.optimizers.Optimizer", "gradient_accumulation_steps", "attribute"),
     ("keras.optimizers.Optimizer", "finalize_variable_values", "method"),
+    ("keras.optimizers.Optimizer", "_backend_update_step", "method"),
+    ("keras.optimizers.Optimizer", "_get_variable_index", "method"),
+    ("keras.optimizers.SGD(momentum=0.9)", "momentums", "attribute"),
+    ("keras.optimizers.RMSprop(momentum=0.9)", "_momentums", "attribute"),
     ("keras.optimizers.LossScaleOptimizer", "inner_optimizer", "attribute"),
     ("keras.optimizers", "MultiOptimizer", "class"),
     ("keras.Model", "_loss_tracker", "attribute"),
@@ -190,13 +216,83 @@ def read_float(variable: Any) -> float:
     return float(ops.convert_to_numpy(variable))
 
 
+# The optimizers whose momentum keras_lr can cycle, and the attribute their update reads.
+_BETA_1_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "Nadam", "Lion")
+_MOMENTUM_SLOTS = {"SGD": "momentums", "RMSprop": "_momentums"}
+_UPDATE_METHOD = "_backend_update_step"
+
+
+def _momentum_family(optimizer: Any) -> str | None:
+    """The Keras class (by public name) that makes `optimizer` momentum-cyclable, or None."""
+    for name in (*_MOMENTUM_SLOTS, *_BETA_1_OPTIMIZERS):
+        cls = getattr(keras.optimizers, name, None)
+        if cls is not None and isinstance(optimizer, cls):
+            return name
+    return None
+
+
+def momentum_attribute(optimizer: Any) -> str | None:
+    """The attribute holding the momentum that keras_lr can cycle, or None.
+
+    `"momentum"` for SGD and RMSprop built with `momentum > 0` (with 0 they
+    have no momentum slots), `"beta_1"` for Adam, AdamW, Adamax, Nadam and
+    Lion; None for every other optimizer. Under a `LossScaleOptimizer`, the
+    inner optimizer's.
+    """
+    optimizer = unwrap(optimizer)
+    family = _momentum_family(optimizer)
+    if family is None:
+        return None
+    if family in _MOMENTUM_SLOTS:
+        value = getattr(optimizer, "momentum", 0)
+        return "momentum" if isinstance(value, (int, float)) and value > 0 else None
+    return "beta_1"
+
+
+def _momentum_slots(optimizer: Any) -> list[Any]:
+    return list(_require(optimizer, _MOMENTUM_SLOTS[_momentum_family(optimizer) or "SGD"]))
+
+
+def _rescaled_update(optimizer: Any, cycled: dict[str, Any]) -> Callable[..., Any]:
+    """SGD's or RMSprop's update with the momentum `cycled["value"]` instead of its own.
+
+    Both update a slot `v` as `v <- m0 * v + (...)` with their float `m0`
+    (the `momentum` their update reads): scaling `v` by `m_t / m0` first gives
+    `m_t * v + (...)`. Nesterov SGD then adds `m0 * v_new - lr * g` to the
+    variable: `(m_t - m0) * v_new` more makes it `m_t * v_new - lr * g`.
+    """
+    real = type(optimizer)._backend_update_step
+    nesterov = bool(getattr(optimizer, "nesterov", False))
+
+    def backend_update_step(grads: Any, trainable_variables: Any, learning_rate: Any) -> Any:
+        value = cycled["value"]
+        user = float(optimizer.momentum)
+        slots = _momentum_slots(optimizer)
+        pairs = []
+        for variable in trainable_variables:
+            slot = slots[optimizer._get_variable_index(variable)]
+            if slot is not None:
+                pairs.append((variable, slot))
+                ratio = ops.divide(ops.cast(value, slot.dtype), ops.cast(user, slot.dtype))
+                optimizer.assign(slot, ops.multiply(slot, ratio))
+        result = real(optimizer, grads, trainable_variables, learning_rate)
+        if nesterov:
+            for variable, slot in pairs:
+                extra = ops.subtract(ops.cast(value, slot.dtype), ops.cast(user, slot.dtype))
+                optimizer.assign_add(variable, ops.cast(ops.multiply(slot, extra), variable.dtype))
+        return result
+
+    return backend_update_step
+
+
 class Patch:
     """The patch of one optimizer (and loss tracker), prepared once, applied per block.
 
     `apply()` sets the instance-level attributes and returns a context manager
-    (a `contextlib.ExitStack`) that removes them on the way out, whatever
-    happens. Neither `apply()`'s context manager nor the LR it installs for a
-    host-side `value` runs any Python of keras_lr's, so that an eager step
+    (a `contextlib.ExitStack`) that removes them (and puts the user's
+    `momentum`/`beta_1` back) on the way out, whatever happens. Neither
+    `apply()`'s context manager nor the LR and momentum it installs for
+    host-side values runs any Python of keras_lr's, so that an eager step
     (PyTorch) pays one call per step for the patch.
 
     Args:
@@ -207,6 +303,12 @@ class Patch:
             it holds the loss of one batch; None leaves it.
         on_update: called at each update of the tracker (once per trace on
             TensorFlow and JAX, per step when the step runs eagerly).
+        momentum: `(attribute, momentum_of_step)` to cycle the optimizer's
+            `momentum` or `beta_1` (`attribute`, from `momentum_attribute`)
+            with the LR: `momentum_of_step(_iterations)` is evaluated where
+            the LR is (in the trace); with `momentum_of_step=None` the value
+            comes per block from `apply(momentum=...)` (PyTorch). None: the
+            optimizer's own momentum.
     """
 
     def __init__(
@@ -215,15 +317,47 @@ class Patch:
         lr_of_step: Callable[[Any], Any] | None,
         tracker: Any = None,
         on_update: Callable[[], None] | None = None,
+        momentum: tuple[str, Callable[[Any], Any] | None] | None = None,
     ) -> None:
         optimizer = unwrap(optimizer)
-        self.state = vars(optimizer)
+        state = self.state = vars(optimizer)
         self.lr_method: Callable[[], Any] | None = None
         self.tracker_updates = 0
+        self.momentum_name: str | None = None
+        self.cycled: dict[str, Any] = {}
+        self.update_method: Callable[..., Any] | None = None
+        momentum_of_step = None
+        if momentum is not None:
+            name, momentum_of_step = momentum
+            if lr_of_step is None and momentum_of_step is not None:
+                raise ValueError("keras_lr cycles the momentum only with a step schedule of the LR.")
+            if name not in ("momentum", "beta_1"):
+                raise ValueError(f"keras_lr cycles `momentum` or `beta_1`, not `{name}`.")
+            _require(optimizer, name)
+            self.momentum_name = name
+            if name == "momentum":
+                _require(optimizer, _UPDATE_METHOD)
+                _require(optimizer, "_get_variable_index")
+                self.update_method = _rescaled_update(optimizer, self.cycled)
         if lr_of_step is not None:
             _require(optimizer, _LR_METHOD)
             counter = _require(optimizer, "_iterations")
-            self.lr_method = lambda: lr_of_step(counter)
+            if momentum_of_step is None:
+                self.lr_method = lambda: lr_of_step(counter)
+            else:
+                cycled, name = self.cycled, self.momentum_name
+
+                def lr_and_momentum() -> Any:
+                    # Keras reads the LR once per update, before every `update_step`.
+                    value = momentum_of_step(counter)
+                    if name == "beta_1":
+                        state[name] = value
+                    else:
+                        cycled["value"] = value
+                    return lr_of_step(counter)
+
+                self.lr_method = lr_and_momentum
+        self.traced_momentum = momentum_of_step is not None
         self.tracker_state: dict | None = None
         self.update_state: Callable[..., Any] | None = None
         if tracker is not None:
@@ -240,22 +374,37 @@ class Patch:
             self.tracker_state = vars(tracker)
             self.update_state = update_batch_only
 
-    def apply(self, value: Any = None) -> contextlib.ExitStack:
+    def apply(self, value: Any = None, momentum: float | None = None) -> contextlib.ExitStack:
         """Patches now; the returned context manager unpatches.
 
         Args:
             value: the LR itself for this block, when the host knows it (a
                 device scalar: PyTorch's eager step); by default (None) the
                 LR is `lr_of_step(_iterations)`, read where the step reads it.
+            momentum: the cycled momentum itself for this block, a host
+                float (PyTorch); by default (None) `momentum_of_step`'s, in
+                the trace.
         """
         stack = contextlib.ExitStack()
         state = self.state
+        name = self.momentum_name
+        if name is not None:  # first registered: undone last, after the update is gone
+            stack.callback(state.__setitem__, name, state[name])
         if value is not None:
             stack.callback(state.pop, _LR_METHOD, None)
             state[_LR_METHOD] = itertools.repeat(value).__next__
         elif self.lr_method is not None:
             stack.callback(state.pop, _LR_METHOD, None)
             state[_LR_METHOD] = self.lr_method
+        if name is not None and (self.traced_momentum or momentum is not None):
+            if momentum is not None and (name == "beta_1" or momentum > 0):
+                state[name] = momentum  # read by the update as the user's float is
+            elif self.update_method is not None:  # SGD/RMSprop: traced, or a host 0
+                # (with a momentum of 0 their update would skip the slot)
+                if momentum is not None:
+                    self.cycled["value"] = momentum
+                stack.callback(state.pop, _UPDATE_METHOD, None)
+                state[_UPDATE_METHOD] = self.update_method
         if self.tracker_state is not None:
             stack.callback(self.tracker_state.pop, "update_state", None)
             self.tracker_state["update_state"] = self.update_state
@@ -267,16 +416,19 @@ def patched(
     lr_of_step: Callable[[Any], Any] | None,
     tracker: Any = None,
     on_update: Callable[[], None] | None = None,
+    momentum: tuple[str, Callable[[Any], Any]] | None = None,
 ) -> contextlib.AbstractContextManager:
     """For the length of the block: the optimizer's LR is `lr_of_step(_iterations)`.
 
     With a `tracker` (the model's loss tracker), the tracker is also reset
     before each update, so that it holds the loss of one batch, and
     `on_update` is called at each of its updates (once per trace on TF/JAX).
-    Both are instance attributes, removed on the way out whatever happens.
-    The one place keras_lr patches an optimizer (see `Patch`).
+    With `momentum=(attribute, momentum_of_step)`, each update also uses the
+    momentum `momentum_of_step(_iterations)` (see the module docstring). All
+    are instance attributes, removed (or put back) on the way out whatever
+    happens. The one place keras_lr patches an optimizer (see `Patch`).
     """
-    return Patch(optimizer, lr_of_step, tracker, on_update).apply()
+    return Patch(optimizer, lr_of_step, tracker, on_update, momentum).apply()
 
 
 def loss_tracker(model: Any) -> Any:

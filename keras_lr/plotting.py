@@ -27,25 +27,38 @@ def plot_schedule(
     *,
     label: str | None = None,
     log_y: bool = False,
+    momentum: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """Plots a schedule's LR over `total_steps` optimizer steps.
+    """Plots a schedule's LR over `total_steps` optimizer steps, and optionally its momentum.
 
     Args:
         schedule: any `LearningRateSchedule` (keras_lr's or Keras') or function
-            of the step.
+            of the step, or a keras_lr scheduler callback (its `schedule`, and
+            its `momentum_schedule` when it cycles the momentum).
         total_steps: the number of steps to draw, an integer in
             [1, 10_000_000].
         ax: a matplotlib Axes; a new figure when None.
         label: the line's legend label; defaults to the schedule's class name.
         log_y: whether to use a log scale for the LR.
+        momentum: a momentum schedule (a function of the step, e.g.
+            `keras_lr.schedules.OneCycleMomentum`), drawn dashed on a second
+            y axis (`ax.twinx()`, labelled "momentum", kept as
+            `ax.momentum_axis`) with a shared legend. Defaults to the
+            callback's `momentum_schedule`, else None.
 
     Returns:
-        The matplotlib Axes.
+        The matplotlib Axes of the LR.
 
     Example:
 
     >>> ax = keras_lr.plot_schedule(keras_lr.schedules.Cyclic(1e-3, 6e-3, 500), 4000)
+    >>> one_cycle = keras_lr.OneCycleLR(1e-2, 1000, cycle_momentum=True)
+    >>> ax = keras_lr.plot_schedule(one_cycle, 1000)  # LR and momentum
     """
+    if momentum is None and not callable(schedule):
+        momentum = getattr(schedule, "momentum_schedule", None)
+    if not callable(schedule) and callable(getattr(schedule, "schedule", None)):
+        schedule = schedule.schedule  # a scheduler callback
     if not callable(schedule):
         check.fail(
             "schedule",
@@ -53,18 +66,32 @@ def plot_schedule(
             "`keras_lr.schedules.Constant(lr)`)",
             schedule,
         )
+    if momentum is not None and not callable(momentum):
+        check.fail("momentum", "a momentum schedule (a function of the step) or None", momentum)
     total_steps = check.integer("total_steps", total_steps, 1, MAX_PLOT_STEPS)
     log_y = check.boolean("log_y", log_y)
     if label is not None and not isinstance(label, str):
         check.fail("label", "a string or None", label)
     ax = _axes(ax)
     steps = np.arange(total_steps)
-    ax.plot(steps, evaluate(schedule, steps), label=label or type(schedule).__name__)
+    lines = ax.plot(steps, evaluate(schedule, steps), label=label or type(schedule).__name__)
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     if log_y:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
+    if momentum is not None:
+        twin = ax.twinx()
+        lines += twin.plot(
+            steps,
+            evaluate(momentum, steps),
+            color="tab:orange",
+            linestyle="--",
+            label=type(momentum).__name__ if not label else f"{label} momentum",
+        )
+        twin.set_ylabel("momentum")
+        ax.momentum_axis = twin
+        ax.legend(lines, [line.get_label() for line in lines], loc="best")
     return ax
 
 

@@ -76,6 +76,8 @@ __all__ = [
     "triangular2_scale",
     "exp_range_scale",
     "one_cycle",
+    "one_cycle_momentum",
+    "cyclic_momentum",
     "join",
     "warmup",
     "shift",
@@ -720,31 +722,9 @@ def one_cycle(
     """
     initial = max_lr / div_factor
     final = initial / final_div_factor
-    up_end = float(pct_start * total_steps) - 1.0
-    if three_phase:
-        phases = [
-            (up_end, initial, max_lr),
-            (float(2 * pct_start * total_steps) - 2.0, max_lr, initial),
-            (float(total_steps) - 1.0, initial, final),
-        ]
-    else:
-        phases = [(up_end, initial, max_lr), (float(total_steps) - 1.0, max_lr, final)]
-    t = _at_most(_split(step), math.ceil(total_steps) - 1)
-    lr = _fill(_zeros(t), final)
-    start_step = 0.0
-    pieces = []
-    for end_step, start_lr, end_lr in phases:
-        length = end_step - start_step
-        pct = ops.clip(_since(t, start_step) / length, 0.0, 1.0)
-        rest = ops.clip(-_since(t, end_step) / length, 0.0, 1.0)
-        if anneal_strategy == "cos":
-            pct, rest = _half_cosine(pct), _half_cosine(rest)
-        pieces.append((end_step, _interpolate(start_lr, end_lr, pct, rest)))
-        start_step = end_step
-    # PyTorch picks the first phase whose end is >= t.
-    for end_step, value in reversed(pieces):
-        lr = ops.where(ops.logical_not(_after(t, end_step)), value, lr)
-    return lr
+    ends = _one_cycle_ends(total_steps, pct_start, three_phase)
+    values = [initial, max_lr, initial, final] if three_phase else [initial, max_lr, final]
+    return _anneal_phases(step, total_steps, ends, values, anneal_strategy)
 
 
 def _join(s: _Step, pieces: Sequence[Callable[[_Step], Any]], boundaries: Sequence[float]) -> Any:
@@ -811,3 +791,95 @@ def range_test_ramp(
     if mode == "linear":
         return linear(i, start_lr, end_lr, last)
     return exponential(i, start_lr, end_lr / start_lr, last)
+
+
+# --------------------------------------------------------------------------- momentum
+
+
+def _one_cycle_ends(total_steps: float, pct_start: float, three_phase: bool) -> list[float]:
+    """The last step of each one-cycle phase, as PyTorch's `OneCycleLR` places them."""
+    ends = [float(pct_start * total_steps) - 1.0]
+    if three_phase:
+        ends.append(float(2 * pct_start * total_steps) - 2.0)
+    return ends + [float(total_steps) - 1.0]
+
+
+def _anneal_phases(
+    step: Any, total_steps: float, ends: Sequence[float], values: Sequence[float], anneal_strategy: str
+) -> Any:
+    """Consecutive annealing phases, held at the last value after `total_steps - 1`.
+
+    Phase `i` ends at step `ends[i]` and goes from `values[i]` to
+    `values[i + 1]`, by cosine (`end + (start - end) / 2 * (1 + cos(pi * pct))`,
+    evaluated without cancellation at either end) or linearly; at a step the
+    first phase whose end is `>= t` applies (PyTorch's rule). The phase ends
+    are compared exactly with the integer step.
+    """
+    t = _at_most(_split(step), math.ceil(total_steps) - 1)
+    value = _fill(_zeros(t), values[-1])
+    start_step = 0.0
+    pieces = []
+    for end_step, start_value, end_value in zip(ends, values[:-1], values[1:]):
+        length = end_step - start_step
+        pct = ops.clip(_since(t, start_step) / length, 0.0, 1.0)
+        rest = ops.clip(-_since(t, end_step) / length, 0.0, 1.0)
+        if anneal_strategy == "cos":
+            pct, rest = _half_cosine(pct), _half_cosine(rest)
+        pieces.append((end_step, _interpolate(start_value, end_value, pct, rest)))
+        start_step = end_step
+    for end_step, piece in reversed(pieces):
+        value = ops.where(ops.logical_not(_after(t, end_step)), piece, value)
+    return value
+
+
+def one_cycle_momentum(
+    step: Any,
+    total_steps: float,
+    pct_start: float = 0.3,
+    anneal_strategy: str = "cos",
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+    three_phase: bool = False,
+) -> Any:
+    """The momentum of the one-cycle policy, as PyTorch's `OneCycleLR(cycle_momentum=True)`.
+
+    The phases of `one_cycle()` (same ends, same annealing), with the
+    momentum going the other way (Smith 2018, "A disciplined approach to
+    neural network hyper-parameters", section 4): `max -> base` while the LR
+    rises, then `base -> max` while it falls; with `three_phase`,
+    `max -> base`, `base -> max`, then held at `max` during the final
+    annihilation. Past `total_steps - 1`, `max_momentum` is held.
+
+    This is not the LR curve mirrored between its bounds: in the two-phase
+    policy the LR falls below its initial value (to `initial / final_div_factor`)
+    while the momentum only returns to `max_momentum`.
+    """
+    ends = _one_cycle_ends(total_steps, pct_start, three_phase)
+    if three_phase:
+        values = [max_momentum, base_momentum, max_momentum, max_momentum]
+    else:
+        values = [max_momentum, base_momentum, max_momentum]
+    return _anneal_phases(step, total_steps, ends, values, anneal_strategy)
+
+
+def cyclic_momentum(
+    step: Any,
+    base_momentum: float,
+    max_momentum: float,
+    step_size: float,
+    step_size_down: float | None = None,
+    scale_fn: Callable[[Any], Any] | None = None,
+    scale_mode: str = "cycle",
+) -> Any:
+    """The momentum of a cyclical LR, as PyTorch's `CyclicLR(cycle_momentum=True)`.
+
+    The same cycle, height `h` and amplitude as `cyclic()`, going the other way:
+
+    .. math::
+        m = max\\_momentum - (max\\_momentum - base\\_momentum)\\cdot h \\cdot scale\\_fn(z)
+
+    so the momentum is `max_momentum` where the LR is `base_lr` and
+    `base_momentum` where the LR peaks. It is `cyclic()` run from
+    `max_momentum` towards `base_momentum`.
+    """
+    return cyclic(step, max_momentum, base_momentum, step_size, step_size_down, scale_fn, scale_mode)

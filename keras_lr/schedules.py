@@ -55,6 +55,8 @@ __all__ = [
     "WarmupCosine",
     "Cyclic",
     "OneCycle",
+    "OneCycleMomentum",
+    "CyclicMomentum",
     "Warmup",
     "Join",
     "Lambda",
@@ -944,4 +946,150 @@ class Scaled(Schedule):
     def from_config(cls, config: dict[str, Any]) -> Scaled:
         config = dict(config)
         config["schedule"] = _deserialize(config["schedule"])
+        return cls(**config)
+
+
+# --------------------------------------------------------------------------- momentum
+def _check_momentums(base_momentum: float, max_momentum: float) -> tuple[float, float]:
+    base = check.in_unit_interval("base_momentum", base_momentum, closed_low=True, closed_high=False)
+    high = check.in_unit_interval("max_momentum", max_momentum, closed_low=True, closed_high=False)
+    check.at_least("max_momentum", high, base, f"base_momentum ({base})")
+    return base, high
+
+
+@_register
+class OneCycleMomentum(Schedule):
+    """The momentum of the one-cycle policy, equal to PyTorch's `OneCycleLR` step for step.
+
+    The momentum goes against the LR of `OneCycle` with the same
+    `total_steps`, `pct_start`, `anneal_strategy` and `three_phase` (Smith
+    2018, "A disciplined approach to neural network hyper-parameters",
+    section 4): from `max_momentum` down to `base_momentum` while the LR
+    rises, then back up to `max_momentum` while it falls (with `three_phase`,
+    held at `max_momentum` during the final phase). After `total_steps` it
+    holds `max_momentum`. The formula is
+    `keras_lr.schedule_math.one_cycle_momentum`. `keras_lr.OneCycleLR` applies
+    it to the optimizer's `momentum` or `beta_1`; on its own it is a function
+    of the step for previews (`plot_schedule(..., momentum=...)`).
+
+    Args:
+        total_steps: the length of the cycle, an integer `>= 2`.
+        pct_start: the fraction of steps spent increasing the LR, in (0, 1).
+            Defaults to 0.3.
+        anneal_strategy: `"cos"` or `"linear"`. Defaults to `"cos"`.
+        base_momentum: the momentum at the LR's peak, in [0, 1). Defaults to
+            0.85 (PyTorch's).
+        max_momentum: the momentum at the start and end, in
+            [base_momentum, 1). Defaults to 0.95 (PyTorch's).
+        three_phase: PyTorch's three-phase variant. Defaults to False.
+
+    Example:
+
+    >>> m = keras_lr.schedules.OneCycleMomentum(total_steps=100)
+    >>> m.values([0, 29, 99]).round(4)
+    array([0.95, 0.85, 0.95])
+    """
+
+    formula = staticmethod(schedule_math.one_cycle_momentum)
+
+    def __init__(
+        self,
+        total_steps: int,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        three_phase: bool = False,
+    ) -> None:
+        # The phases are OneCycle's: its checks (and their messages) apply.
+        phases = OneCycle(
+            1.0, total_steps, pct_start, anneal_strategy, three_phase=three_phase
+        )
+        self.total_steps = phases.total_steps
+        self.pct_start = phases.pct_start
+        self.anneal_strategy = phases.anneal_strategy
+        self.base_momentum, self.max_momentum = _check_momentums(base_momentum, max_momentum)
+        self.three_phase = phases.three_phase
+
+
+@_register
+class CyclicMomentum(Schedule):
+    """The momentum of a cyclical LR, equal to PyTorch's `CyclicLR` step for step.
+
+    The cycle of `Cyclic` with the same `step_size`, `mode`, `gamma`,
+    `scale_fn`, `scale_mode` and `step_size_down`, going the other way:
+    `max_momentum` where the LR is `base_lr`, `base_momentum` where the
+    (scaled) LR peaks:
+
+    ```
+    m(t) = max_momentum - (max_momentum - base_momentum) * h(t) * scale(t)
+    ```
+    with the same height `h` and amplitude `scale` as the LR (Smith 2018,
+    section 4). The formula is `keras_lr.schedule_math.cyclic_momentum`.
+
+    Args:
+        base_momentum: the momentum at the LR's peak, in [0, 1). Defaults to
+            0.8 (PyTorch's).
+        max_momentum: the momentum at the LR's low, in [base_momentum, 1).
+            Defaults to 0.9 (PyTorch's).
+        step_size: steps in the increasing half-cycle of the LR, `> 0`.
+            Defaults to 2000.
+        mode: one of `"triangular"`, `"triangular2"`, `"exp_range"`.
+        gamma: the `exp_range` factor per step, in (0, 1]. Defaults to 1.
+        scale_fn: an optional amplitude function of a float tensor.
+        scale_mode: `"cycle"` or `"iterations"`, used with `scale_fn`.
+        step_size_down: steps in the decreasing half-cycle, `> 0`, or None.
+
+    Example:
+
+    >>> m = keras_lr.schedules.CyclicMomentum(0.8, 0.9, step_size=2)
+    >>> m.values(range(5)).round(4)
+    array([0.9 , 0.85, 0.8 , 0.85, 0.9 ])
+    """
+
+    def __init__(
+        self,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+        step_size: float = 2000,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[Any], Any] | None = None,
+        scale_mode: str = "cycle",
+        step_size_down: float | None = None,
+    ) -> None:
+        self.base_momentum, self.max_momentum = _check_momentums(base_momentum, max_momentum)
+        # The cycle is Cyclic's: its checks (and their messages) apply.
+        self._cycle = Cyclic(
+            1.0, 1.0, step_size, mode, gamma, scale_fn, scale_mode, step_size_down
+        )
+        self.step_size = self._cycle.step_size
+        self.mode = self._cycle.mode
+        self.gamma = self._cycle.gamma
+        self.scale_fn = self._cycle.scale_fn
+        self.scale_mode = self._cycle.scale_mode
+        self.step_size_down = self._cycle.step_size_down
+
+    def __call__(self, step: Any) -> Any:
+        scale_fn, scale_mode = self._cycle._amplitude()
+        return schedule_math.cyclic_momentum(
+            step,
+            self.base_momentum,
+            self.max_momentum,
+            self.step_size,
+            self.step_size_down,
+            scale_fn,
+            scale_mode,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        config = self._cycle.get_config()
+        del config["base_lr"], config["max_lr"]
+        return {"base_momentum": self.base_momentum, "max_momentum": self.max_momentum, **config}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CyclicMomentum:
+        config = dict(config)
+        if config.get("scale_fn") is not None:
+            config["scale_fn"] = keras.saving.deserialize_keras_object(config["scale_fn"])
         return cls(**config)

@@ -3,14 +3,18 @@
     python scripts/make_docs_images.py                 # writes docs/images/*.png
     python scripts/make_docs_images.py --out /tmp/x    # anywhere else (what CI does)
 
-Three PNGs, each well under 150 KB:
+Four PNGs, each well under 150 KB:
 
 - `lr_finder.png`: a range test of a small MLP with Adam, `finder.plot()` with
   its suggestion;
 - `schedules.png`: one small panel per schedule family, drawn with
   `keras_lr.plot_schedule(..., ax=...)`;
 - `history.png`: training at the suggestion with `WarmupCosineDecay`,
-  `keras_lr.plot_history` with the LR on its twin axis.
+  `keras_lr.plot_history` with the LR on its twin axis;
+- `momentum.png`: `OneCycleLR` and `CyclicLR` with `cycle_momentum=True`, the
+  LR and the momentum (twin axis) drawn by `keras_lr.plot_schedule`.
+
+    python scripts/make_docs_images.py --only momentum   # just that one (no training)
 
 Any backend works (`KERAS_BACKEND`); the committed images were made on JAX. The
 whole script takes a few seconds of training.
@@ -175,18 +179,56 @@ def history_image(
     save(fig, out, "history.png")
 
 
+def momentum_image(out: str) -> None:
+    """The LR and the cycled momentum of OneCycleLR and CyclicLR, PyTorch's default bounds."""
+    total = 1000
+    panels = [
+        ("OneCycleLR(cycle_momentum=True)", keras_lr.OneCycleLR(1e-2, total, cycle_momentum=True)),
+        (
+            "OneCycleLR(three_phase=True, anneal_strategy='linear')",
+            keras_lr.OneCycleLR(
+                1e-2, total, three_phase=True, anneal_strategy="linear", cycle_momentum=True
+            ),
+        ),
+        (
+            "CyclicLR(mode='triangular2', cycle_momentum=True)",
+            keras_lr.CyclicLR(1e-3, 1e-2, 125, mode="triangular2", cycle_momentum=True),
+        ),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, (title, callback) in zip(axes, panels):
+        keras_lr.plot_schedule(callback, total, ax=ax)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(labelsize=8)
+        ax.momentum_axis.tick_params(labelsize=8)
+        ax.momentum_axis.set_ylim(0.78, 0.97)
+    fig.suptitle(
+        "Momentum cycled against the LR (Smith 2018), as PyTorch: momentum (SGD, RMSprop) "
+        "or beta_1 (Adam-type)"
+    )
+    fig.tight_layout()
+    save(fig, out, "momentum.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join("docs", "images"), help="output folder")
     parser.add_argument("--epochs", type=int, default=15, help="training epochs")
+    parser.add_argument(
+        "--only", choices=["momentum"], help="write just this picture (it needs no training)"
+    )
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     print(f"Keras {keras.__version__} on {keras.config.backend()}: writing to {args.out}")
+    if args.only == "momentum":
+        momentum_image(args.out)
+        return 0
     data = digits()
     model = make_model()
     lr = finder_image(args.out, model, data[0], data[2])  # the model is restored after
     schedules_image(args.out)
     history_image(args.out, model, data, lr, args.epochs)
+    momentum_image(args.out)
     return 0
 
 

@@ -29,7 +29,12 @@ def _instances():
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
+    with_momentum = {}  # built: their momentum slots exist only then
+    for name in ("SGD", "RMSprop"):
+        with_momentum[f"keras.optimizers.{name}(momentum=0.9)"] = built = getattr(keras.optimizers, name)(0.1, momentum=0.9)
+        built.build(model.trainable_variables)
     return {
+        **with_momentum,
         "keras.Model": model,
         "keras.optimizers.Optimizer": optimizer,
         "keras.optimizers.LossScaleOptimizer": keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1)),

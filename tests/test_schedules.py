@@ -54,6 +54,8 @@ def every_schedule():
             0.1, 0.5, 70, scale_fn=schedules_test_half_sine, scale_mode="iterations"
         ),
         "one_cycle": S.OneCycle(1.0, 1000, 0.2, "linear", 10.0, 100.0, three_phase=True),
+        "one_cycle_momentum": S.OneCycleMomentum(1000, 0.2, "linear", 0.8, 0.95, three_phase=True),
+        "cyclic_momentum": S.CyclicMomentum(0.8, 0.9, 70, mode="exp_range", gamma=0.999, step_size_down=30),
         "warmup": S.Warmup(S.StepDecay(0.5, 100, 0.5), 10, start_lr=0.01),
         "join": S.Join([S.Constant(0.1), S.Polynomial(0.5, 10, 0.2)], [5]),
         "scaled": S.Scaled(S.Polynomial(0.5, 100, 0.01), factor=0.3, min_lr=0.05),

@@ -17,6 +17,11 @@ docstring states the contract.
   values (one vectorized call per block of steps) with a host-side step
   count and enters the patch with that value (two calls per step), so no
   step reads the device.
+- Momentum cycling (`OneCycleLR`/`CyclicLR(cycle_momentum=True)`): the
+  owner's momentum schedule goes into the same patch (`take(...,
+  momentum=...)`): traced with the LR on TensorFlow and JAX, a host float
+  from its own `StepTable` on PyTorch, looked up by the same per-step
+  wrapper (still two calls per step).
 - Epoch unit: the LR of each epoch is set at its start (no retrace; see
   `LRControl.set_epoch_lr`), and the user's LR variable is the user's again
   on every way out of `fit`.
@@ -89,6 +94,33 @@ def check_settable(optimizer: Any, owner: Any) -> None:
             "keep the schedule and drop the callback (every keras_lr callback has a "
             "`keras_lr.schedules` twin that can be passed to the optimizer)."
         )
+
+
+def cycled_attribute(optimizer: Any, owner: Any) -> str:
+    """The optimizer attribute `owner` cycles (`"momentum"` or `"beta_1"`), or a clear error."""
+    name = _keras.momentum_attribute(optimizer)
+    if name is not None:
+        return name
+    owner_name = type(owner).__name__
+    kind = type(optimizer).__name__
+    if isinstance(optimizer, (keras.optimizers.SGD, keras.optimizers.RMSprop)):
+        reason = (
+            f"{kind} was created with momentum={getattr(optimizer, 'momentum', None)!r}, so it keeps "
+            "no momentum to cycle (Keras creates the momentum slots only for momentum > 0). "
+            f"Create it with a momentum, e.g. `keras.optimizers.{kind}(learning_rate, momentum=0.9)` "
+            f"({owner_name} replaces that value during `fit`), or pass `cycle_momentum=False`"
+        )
+    else:
+        reason = (
+            f"{kind} has no momentum that {owner_name} can cycle. It cycles the `momentum` of "
+            "SGD and RMSprop (created with momentum > 0) and the `beta_1` of Adam, AdamW, "
+            "Adamax, Nadam and Lion. Pass `cycle_momentum=False` to schedule only the learning "
+            "rate, or compile with one of those optimizers"
+        )
+    raise ValueError(
+        f"{owner_name}(cycle_momentum=True) cannot cycle the momentum of this optimizer: "
+        f"{reason}. Received: optimizer={kind}"
+    )
 
 
 def updates(optimizer: Any) -> int:
@@ -193,12 +225,15 @@ def schedule_values(schedule: Callable[[Any], Any], steps: Sequence[int] | np.nd
 class _Compiled:
     """A compiled train function of keras_lr's, the schedule it applies and its patch."""
 
-    __slots__ = ("schedule", "function", "patch")
+    __slots__ = ("schedule", "function", "patch", "momentum")
 
-    def __init__(self, schedule: Callable[[Any], Any], function: Any, patch: Any) -> None:
+    def __init__(
+        self, schedule: Callable[[Any], Any], function: Any, patch: Any, momentum: Any = None
+    ) -> None:
         self.schedule = schedule
         self.function = function
         self.patch = patch
+        self.momentum = momentum  # the `(attribute, momentum schedule)` it cycles, or None
 
 
 def two_owners_message(first: Any, second: Any) -> str:
@@ -244,6 +279,7 @@ class LRControl:
         self._epoch_lr: float | None = None  # an epoch-unit scheduler's LR for this epoch
         self._epoch_value: Any = None  # the same, a device scalar (PyTorch's eager step)
         self._epoch_variable: Any = None  # the same, a variable of keras_lr's (TensorFlow)
+        self.momentum: tuple[str, Callable[[Any], Any]] | None = None  # cycled with the LR
 
     @property
     def model(self) -> Any:
@@ -262,8 +298,14 @@ class LRControl:
         scalable: bool,
         epoch_unit: bool = False,
         track_loss: bool = False,
+        momentum: tuple[str, Callable[[Any], Any]] | None = None,
     ) -> None:
-        """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`)."""
+        """Makes `owner` the LR's owner for this `fit` (called at `on_train_begin`).
+
+        `momentum`: `(attribute, momentum_schedule)` to cycle the optimizer's
+        `momentum`/`beta_1` (`cycled_attribute`) with a step schedule of the
+        LR, in the same patch (`_keras.Patch`), or None.
+        """
         if self.swap.installed and self.owner is not None and self.owner is not owner:
             # Another keras_lr callback took the LR in this fit: one of them would
             # record LRs that the updates did not use.
@@ -282,6 +324,7 @@ class LRControl:
         self.scalable = scalable
         self.epoch_unit = epoch_unit
         self.track_loss = track_loss
+        self.momentum = momentum if schedule is not None else None
         self._host_step = None
         variable = _keras.lr_variable(self.optimizer)
         self._user_lr = None if variable is None else np.array(ops.convert_to_numpy(variable))
@@ -346,6 +389,7 @@ class LRControl:
         self.epoch_unit = False
         self._user_lr = None
         self._current = None
+        self.momentum = None
 
     @property
     def active(self) -> bool:
@@ -405,9 +449,16 @@ class LRControl:
 
     # ---------------------------------------------------------- the step
     def _compiled(self, schedule: Callable[[Any], Any]) -> _Compiled:
-        key = (id(schedule), self.track_loss)
+        momentum = self.momentum if schedule is not _EPOCH else None
+        key = (id(schedule), self.track_loss, None if momentum is None else id(momentum[1]))
         entry = self._cache.get(key)
-        if entry is None or entry.schedule is not schedule:
+        if (
+            entry is None
+            or entry.schedule is not schedule
+            or (entry.momentum is None) != (momentum is None)
+            or (momentum is not None and entry.momentum[1] is not momentum[1])
+            or (momentum is not None and entry.momentum[0] != momentum[0])
+        ):
             entry = self._cache[key] = self._build(schedule)
             while len(self._cache) > _CACHE_SIZE:  # the finder's ramps are one-offs
                 self._cache.popitem(last=False)
@@ -418,32 +469,54 @@ class LRControl:
         """keras_lr's train function for `schedule`, with no Python of keras_lr's per step.
 
         TensorFlow and JAX: the step function enters the patch around
-        `train_step`, so the schedule is traced into the compiled step (at
-        each trace, a retrace included) and the function Keras builds is
-        installed as it is. PyTorch (eager): one wrapper per call looks the
-        LR of the host-counted step up in the schedule's `StepTable` and
-        enters the patch with that value (two calls per step in all).
+        `train_step`, so the schedule (and a cycled momentum's) is traced
+        into the compiled step (at each trace, a retrace included) and the
+        function Keras builds is installed as it is. PyTorch (eager): one
+        wrapper per call looks the LR (and the cycled momentum) of the
+        host-counted step up in the schedules' `StepTable`s and enters the
+        patch with those values (two calls per step in all).
         """
         model = self.model
         tracker = _keras.loss_tracker(model) if self.track_loss else None
         eager_lookup = _keras.train_step_looked_up_per_call()
         if schedule is _EPOCH:
             return self._build_epoch(tracker, eager_lookup)
+        momentum = self.momentum
         if not eager_lookup:
-            patch = _keras.Patch(self.optimizer, schedule, tracker)
-            return _Compiled(schedule, self.swap.build(patch.apply), patch)
+            patch = _keras.Patch(self.optimizer, schedule, tracker, momentum=momentum)
+            return _Compiled(schedule, self.swap.build(patch.apply), patch, momentum)
         inner = self.swap.build(None)
-        if getattr(model, "jit_compile", False):  # torch.compile traces the schedule
-            patch = _keras.Patch(self.optimizer, schedule, tracker)
-
-            def compiled_step(*args: Any, **kwargs: Any) -> Any:
-                with patch.apply():
-                    return inner(*args, **kwargs)
-
-            return _Compiled(schedule, compiled_step, patch)
-        patch = _keras.Patch(self.optimizer, None, tracker)
-        table = table_for(schedule)
         control = self
+        # PyTorch: the momentum of the step is a host float, also under `torch.compile`,
+        # which does not see a value set on the optimizer while it traces.
+        host_momentum = None if momentum is None else (momentum[0], None)
+        m_table = None if momentum is None else table_for(momentum[1])
+        if getattr(model, "jit_compile", False):  # torch.compile traces the schedule
+            patch = _keras.Patch(self.optimizer, schedule, tracker, momentum=host_momentum)
+            if m_table is None:
+
+                def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                    with patch.apply():
+                        return inner(*args, **kwargs)
+
+            else:
+
+                def compiled_step(*args: Any, **kwargs: Any) -> Any:
+                    step = control._host_step
+                    if step is None:  # one read per fit; then counted on the host
+                        step = _keras.micro_steps(control.optimizer)
+                    control._host_step = step + 1
+                    start = m_table.start
+                    if start is not None and start <= step < start + m_table.length:
+                        value = float(m_table.array[step - start])
+                    else:  # a new block: one vectorized call per `_TABLE_SIZE` steps
+                        value = float(m_table.values([step])[0])
+                    with patch.apply(None, value):
+                        return inner(*args, **kwargs)
+
+            return _Compiled(schedule, compiled_step, patch, momentum)
+        patch = _keras.Patch(self.optimizer, None, tracker, momentum=host_momentum)
+        table = table_for(schedule)
 
         def eager_step(*args: Any, **kwargs: Any) -> Any:
             step = control._host_step
@@ -455,10 +528,17 @@ class LRControl:
                 value = table.tensor[step - start]
             else:  # a new block: one vectorized call per `_TABLE_SIZE` steps
                 value = table.tensor_at(step)
-            with patch.apply(value):
+            cycled = None
+            if m_table is not None:
+                start = m_table.start
+                if start is not None and start <= step < start + m_table.length:
+                    cycled = float(m_table.array[step - start])
+                else:
+                    cycled = float(m_table.values([step])[0])
+            with patch.apply(value, cycled):
                 return inner(*args, **kwargs)
 
-        return _Compiled(schedule, eager_step, patch)
+        return _Compiled(schedule, eager_step, patch, momentum)
 
     def _build_epoch(self, tracker: Any, eager_lookup: bool) -> _Compiled:
         """An epoch-unit scheduler's train function (not JAX: see `set_epoch_lr`)."""
@@ -490,6 +570,13 @@ class LRControl:
         return _Compiled(_EPOCH, eager_step, patch)
 
     # ---------------------------------------------------------- records
+    def applied_momentums(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray | None:
+        """The cycled momentum each of the (0-based) updates used, or None when not cycled."""
+        if not self.step_scheduled or self.momentum is None:
+            return None
+        steps = update_step(self.optimizer, np.asarray(update_indices, dtype="int64"))
+        return schedule_values(self.momentum[1], steps)
+
     def applied_lrs(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """The LR each of the (0-based) updates used, host-side."""
         update_indices = np.asarray(update_indices, dtype="int64")

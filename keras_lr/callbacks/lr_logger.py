@@ -35,13 +35,21 @@ class LRLogger(keras.callbacks.Callback):
     `per_batch` the logger only acts once per epoch. More in
     [the schedules guide](../guide/schedules.md#seeing-the-learning-rate).
 
+    While a keras_lr scheduler cycles the momentum (`OneCycleLR` or
+    `CyclicLR` with `cycle_momentum=True`), the momentum of the epoch's last
+    update is also logged, as `logs["momentum"]` (SGD, RMSprop) or
+    `logs["beta_1"]` (Adam-type), and with `per_batch=True` the momentum of
+    every step is kept in `self.history["momentum"]` (or `["beta_1"]`), one
+    per entry of `self.history["step"]` recorded while it was cycled.
+
     Args:
         per_batch: whether to record the LR of every step. Defaults to False.
         key: the logs key. Defaults to `"learning_rate"`, Keras' own key.
 
     Attributes:
         history: with `per_batch=True`, `{"step": [...], key: [...]}`: each
-            update's optimizer step and LR (empty lists otherwise).
+            update's optimizer step and LR (empty lists otherwise), and the
+            cycled momentum of those updates under `"momentum"`/`"beta_1"`.
 
     Raises:
         ValueError: for a bad argument; when training starts, for a model
@@ -93,18 +101,30 @@ class LRLogger(keras.callbacks.Callback):
         self.history[self.key].extend(lrs.tolist())
         if logs is not None:
             logs[self.key] = float(lrs[-1])
+        control = _control.control(self.model)
+        momentums = control.applied_momentums(updates)
+        if momentums is not None and control.momentum is not None:
+            self.history.setdefault(control.momentum[0], []).extend(momentums.tolist())
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.per_batch:
             # Keras numbers a last, partial execution as if it were full: keep
             # only the updates that ran.
             now = _control.updates(self.model.optimizer)
+            dropped = 0
             while self.history["step"] and self.history["step"][-1] >= now:
                 self.history["step"].pop()
                 self.history[self.key].pop()
+                dropped += 1
+            for name in ("momentum", "beta_1"):  # recorded with the dropped steps
+                if dropped and name in self.history and name != self.key:
+                    del self.history[name][-dropped:]
         if logs is None:
             return
         control = _control.control(self.model)
+        momentums = control.applied_momentums([max(_control.updates(self.model.optimizer) - 1, 0)])
+        if momentums is not None and control.momentum is not None:
+            logs[control.momentum[0]] = float(momentums[0])
         if (
             self.key in logs
             and not control.step_scheduled

@@ -26,7 +26,7 @@ __all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "C
 
 def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """A scheduler callback's constructor arguments that belong to its schedule."""
-    own = ("self", "__class__", "unit", "verbose", "cycle_momentum")
+    own = ("self", "__class__", "unit", "verbose", "cycle_momentum", "base_momentum", "max_momentum")
     return {name: value for name, value in arguments.items() if name not in own}
 
 
@@ -175,7 +175,12 @@ class ScheduleCallback(keras.callbacks.Callback):
             self.schedule if step_unit else None,
             scalable=step_unit,
             epoch_unit=not step_unit,
+            momentum=self._cycled_momentum(optimizer) if step_unit else None,
         )
+
+    def _cycled_momentum(self, optimizer: Any) -> tuple[str, Callable[[Any], Any]] | None:
+        """`(attribute, momentum schedule)` for a callback that cycles the momentum, else None."""
+        return None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         control = _control.control(self.model)
@@ -315,13 +320,107 @@ class WarmupCosineDecay(ScheduleCallback):
         super().__init__(schedule, unit=unit, verbose=verbose)
 
 
-class CyclicLR(ScheduleCallback):
-    """Cyclical learning rate (Smith 2015), always per step.
+class _MomentumCycling(ScheduleCallback):
+    """A scheduler callback that can also cycle the optimizer's momentum (Smith 2018).
 
-    Equal to PyTorch's `CyclicLR(..., cycle_momentum=False)` step for step;
-    see `keras_lr.schedules.Cyclic`. A good `(base_lr, max_lr)` comes from
-    `LRFinder.suggest_range()`; Smith suggests `step_size` of 2 to 10 epochs
-    of steps.
+    With a momentum schedule, each update uses its momentum, set inside the
+    train step like the LR (`keras_lr._keras.patched`): the `momentum` of SGD
+    and RMSprop, the `beta_1` of Adam, AdamW, Adamax, Nadam and Lion. After
+    `fit` (also when it raises) the optimizer has the user's value again.
+    """
+
+    momentum_schedule: Callable[[Any], Any] | None
+
+    def _init_momentum(self, cycle_momentum: bool, base_momentum: float, max_momentum: float) -> None:
+        self.cycle_momentum = check.boolean("cycle_momentum", cycle_momentum)
+        self.base_momentum = float(base_momentum)
+        self.max_momentum = float(max_momentum)
+        self.momentum_key: str | None = None
+        # (first update, end update, gradient accumulation) of each fit: momentums on demand.
+        self._momentum_runs: list[list[int]] = []
+
+    def _cycled_momentum(self, optimizer: Any) -> tuple[str, Callable[[Any], Any]] | None:
+        if self.momentum_schedule is None:
+            return None
+        self.momentum_key = _control.cycled_attribute(optimizer, self)
+        first = _control.updates(optimizer)
+        k = int(_control.update_step(optimizer, 1)) - int(_control.update_step(optimizer, 0))
+        self._momentum_runs.append([first, first, k])
+        return self.momentum_key, self.momentum_schedule
+
+    def _note_momentum(self) -> None:
+        if self.momentum_schedule is not None and self._momentum_runs and self.model is not None:
+            self._momentum_runs[-1][1] = _control.updates(self.model.optimizer)
+
+    @property
+    def momentums(self) -> np.ndarray:
+        """The momentum (or `beta_1`) of each update this callback cycled, in order.
+
+        Derived on demand from the schedule and the updates of each `fit`,
+        like `learning_rates`; empty without momentum cycling.
+        """
+        values = [np.zeros(0)]
+        if self.momentum_schedule is not None:
+            for first, end, k in self._momentum_runs:
+                steps = np.arange(first, end, dtype="int64") * k + (k - 1)
+                values.append(_control.schedule_values(self.momentum_schedule, steps))
+        return np.concatenate(values)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        self._note_momentum()
+        if logs is not None and self.momentum_key is not None and self._momentum_runs:
+            first, end, k = self._momentum_runs[-1]
+            if end > first:
+                step = np.asarray([(end - 1) * k + k - 1], dtype="int64")
+                logs[self.momentum_key] = float(_control.schedule_values(self.momentum_schedule, step)[0])
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._note_momentum()
+        super().on_train_end(logs)
+
+    def _momentum_config(self) -> dict[str, Any]:
+        return {
+            "cycle_momentum": self.cycle_momentum,
+            "base_momentum": self.base_momentum,
+            "max_momentum": self.max_momentum,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        config = dict(config)
+        if config.get("scale_fn") is not None:
+            config["scale_fn"] = keras.saving.deserialize_keras_object(config["scale_fn"])
+        return cls(**config)
+
+
+class CyclicLR(_MomentumCycling):
+    """Cyclical learning rate (Smith 2015), always per step, and its momentum.
+
+    Equal to PyTorch's `CyclicLR` step for step: the LR is
+    `keras_lr.schedules.Cyclic`; with `cycle_momentum=True` the optimizer's
+    momentum goes the other way, from `max_momentum` (LR at `base_lr`) to
+    `base_momentum` (LR at its peak), as `keras_lr.schedules.CyclicMomentum`
+    (Smith 2018, "A disciplined approach to neural network
+    hyper-parameters", section 4). The momentum is the `momentum` of SGD and
+    RMSprop (created with `momentum > 0`) or the `beta_1` of Adam, AdamW,
+    Adamax, Nadam and Lion (PyTorch cycles `betas[0]` of Adam-type
+    optimizers the same way); any other optimizer is refused at the start
+    of `fit`. Each update uses its exact momentum (set inside the train
+    step like the LR); after `fit` the optimizer has the user's value again.
+    The momentums are in `momentums` and, at each epoch end, in
+    `history.history["momentum"]` (or `["beta_1"]`).
+
+    `cycle_momentum` defaults to False, unlike PyTorch (True): the callback
+    did not cycle the momentum before, so True would silently change the
+    training of existing code (an Adam's `beta_1` replaced by 0.8-0.9), and
+    Keras' default SGD (`momentum=0`, no momentum slots) and optimizers such
+    as Adagrad would be refused. Pass `cycle_momentum=True` for PyTorch's
+    and Smith's policy.
+
+    A good `(base_lr, max_lr)` comes from `LRFinder.suggest_range()`; Smith
+    suggests `step_size` of 2 to 10 epochs of steps.
 
     Args:
         base_lr: the lower LR.
@@ -334,13 +433,28 @@ class CyclicLR(ScheduleCallback):
         scale_mode: `"cycle"` or `"iterations"`: what `scale_fn` receives.
         step_size_down: steps in the decreasing half-cycle; defaults to
             `step_size`.
+        cycle_momentum: whether to cycle the optimizer's momentum against
+            the LR. Defaults to False (see above).
+        base_momentum: the momentum at the LR's peak, in [0, 1). Defaults
+            to 0.8 (PyTorch's).
+        max_momentum: the momentum at `base_lr`, in [base_momentum, 1).
+            Defaults to 0.9 (PyTorch's).
         verbose: 0 or 1. Defaults to 0.
+
+    Attributes:
+        learning_rates: the LR of each update.
+        momentums: the momentum of each update (a numpy array; empty when
+            `cycle_momentum=False`).
+        momentum_schedule: the `CyclicMomentum` applied, or None.
 
     Example:
 
     ```python
-    clr = keras_lr.CyclicLR(1e-4, 1e-2, step_size=4 * steps_per_epoch, mode="triangular2")
-    model.fit(x, y, epochs=24, callbacks=[clr])
+    clr = keras_lr.CyclicLR(1e-4, 1e-2, step_size=4 * steps_per_epoch, mode="triangular2",
+                            cycle_momentum=True)
+    model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    history = model.fit(x, y, epochs=24, callbacks=[clr])
+    history.history["momentum"]  # the momentum of each epoch's last update
     ```
     """
 
@@ -355,23 +469,52 @@ class CyclicLR(ScheduleCallback):
         scale_fn: Callable[[Any], Any] | None = None,
         scale_mode: str = "cycle",
         step_size_down: float | None = None,
+        cycle_momentum: bool = False,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
         verbose: int = 0,
     ) -> None:
         schedule = schedules.Cyclic(**_schedule_arguments(locals()))
+        momentum = schedules.CyclicMomentum(
+            base_momentum, max_momentum, step_size, mode, gamma, scale_fn, scale_mode, step_size_down
+        )
+        self.momentum_schedule = momentum if check.boolean("cycle_momentum", cycle_momentum) else None
         super().__init__(schedule, unit="step", verbose=verbose)
+        self._init_momentum(cycle_momentum, base_momentum, max_momentum)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (`CyclicLR.from_config(config)` rebuilds it)."""
+        return {**self.schedule.get_config(), **self._momentum_config()}
 
 
-class OneCycleLR(ScheduleCallback):
+class OneCycleLR(_MomentumCycling):
     """The one-cycle policy, equal to PyTorch's `OneCycleLR` step for step.
 
-    See `keras_lr.schedules.OneCycle`. After `total_steps` the final LR is
-    held (PyTorch raises instead).
+    The LR is `keras_lr.schedules.OneCycle`. After `total_steps` the final LR
+    is held (PyTorch raises instead).
 
-    Momentum cycling (`cycle_momentum=True` in PyTorch) is not offered: a Keras
-    3 optimizer's `momentum` / `beta_1` is a Python float baked into the
-    compiled step, so it cannot follow a per-step schedule exactly on every
-    backend. Passing `cycle_momentum=True` raises a `ValueError` rather than
-    silently doing nothing.
+    With `cycle_momentum=True` the optimizer's momentum goes against the LR
+    (Smith 2018, "A disciplined approach to neural network hyper-parameters",
+    section 4), as PyTorch's `OneCycleLR` and fastai's `fit_one_cycle` do:
+    from `max_momentum` down to `base_momentum` while the LR rises, back up
+    while it falls (with `three_phase`, held at `max_momentum` in the last
+    phase); see `keras_lr.schedules.OneCycleMomentum`. The momentum is the
+    `momentum` of SGD and RMSprop (created with `momentum > 0`) or the
+    `beta_1` of Adam, AdamW, Adamax, Nadam and Lion (PyTorch cycles `betas[0]`
+    of Adam-type optimizers the same way); any other optimizer is refused at
+    the start of `fit`. Each update uses its exact momentum (set inside the
+    train step like the LR, also with `steps_per_execution > 1`, a
+    `LossScaleOptimizer` and resumed runs); after `fit` (also when it raises)
+    the optimizer has the user's value again. The momentums are in
+    `momentums` and, at each epoch end, in `history.history["momentum"]` (or
+    `["beta_1"]`).
+
+    `cycle_momentum` defaults to False, unlike PyTorch (True): the callback
+    did not cycle the momentum before, so True would silently change the
+    training of existing code (an Adam's `beta_1` replaced by 0.85-0.95), and
+    Keras' default SGD (`momentum=0`, no momentum slots) and optimizers such
+    as Adagrad would be refused. Pass `cycle_momentum=True` for the full
+    one-cycle policy.
 
     Args:
         max_lr: the peak LR.
@@ -382,14 +525,28 @@ class OneCycleLR(ScheduleCallback):
         final_div_factor: `final_lr = initial_lr / final_div_factor`.
             Defaults to 1e4.
         three_phase: PyTorch's three-phase variant. Defaults to False.
-        cycle_momentum: must be False (see above).
+        cycle_momentum: whether to cycle the optimizer's momentum against
+            the LR. Defaults to False (see above).
+        base_momentum: the momentum at the LR's peak, in [0, 1). Defaults
+            to 0.85 (PyTorch's).
+        max_momentum: the momentum at the start and end, in
+            [base_momentum, 1). Defaults to 0.95 (PyTorch's).
         verbose: 0 or 1. Defaults to 0.
+
+    Attributes:
+        learning_rates: the LR of each update.
+        momentums: the momentum of each update (a numpy array; empty when
+            `cycle_momentum=False`).
+        momentum_schedule: the `OneCycleMomentum` applied, or None.
 
     Example:
 
     ```python
     steps = epochs * math.ceil(len(x) / batch_size)
-    model.fit(x, y, epochs=epochs, callbacks=[keras_lr.OneCycleLR(1e-2, steps)])
+    model.compile(optimizer=keras.optimizers.SGD(momentum=0.9, nesterov=True), loss="mse")
+    one_cycle = keras_lr.OneCycleLR(1e-2, steps, cycle_momentum=True)
+    history = model.fit(x, y, epochs=epochs, callbacks=[one_cycle])
+    keras_lr.plot_schedule(one_cycle.schedule, steps, momentum=one_cycle.momentum_schedule)
     ```
     """
 
@@ -404,14 +561,18 @@ class OneCycleLR(ScheduleCallback):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
         cycle_momentum: bool = False,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
         verbose: int = 0,
     ) -> None:
-        if check.boolean("cycle_momentum", cycle_momentum):
-            check.fail(
-                "cycle_momentum",
-                "False: Keras 3 optimizers bake `momentum`/`beta_1` into the compiled "
-                "step as a Python float, so it cannot be cycled exactly per step",
-                cycle_momentum,
-            )
         schedule = schedules.OneCycle(**_schedule_arguments(locals()))
+        momentum = schedules.OneCycleMomentum(
+            total_steps, pct_start, anneal_strategy, base_momentum, max_momentum, three_phase
+        )
+        self.momentum_schedule = momentum if check.boolean("cycle_momentum", cycle_momentum) else None
         super().__init__(schedule, unit="step", verbose=verbose)
+        self._init_momentum(cycle_momentum, base_momentum, max_momentum)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (`OneCycleLR.from_config(config)` rebuilds it)."""
+        return {**self.schedule.get_config(), **self._momentum_config()}

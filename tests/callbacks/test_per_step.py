@@ -165,3 +165,35 @@ def test_recording_retains_8_bytes_per_update():
     warm = 0.1 * t / 100
     cosine = 0.05 * (1 + np.cos(np.pi * (t - 100) / (40_000 - 100)))
     assert_allclose(callback.learning_rates, np.where(t < 100, warm, cosine), rtol=2e-5, atol=1e-9)
+
+
+def momentum_model(optimizer):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=optimizer, loss=lambda y_true, y_pred: keras.ops.mean(y_pred, axis=-1))
+    return model
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "SGD-nesterov", "RMSprop", "Adam"])
+@pytest.mark.parametrize("make", ["OneCycleLR", "CyclicLR"])
+def test_momentum_cycling_adds_no_python_per_steady_step(make, optimizer, backend):
+    """The cycled momentum is traced with the LR (TF, JAX); PyTorch's wrapper looks it up too."""
+    optimizers = {
+        "SGD": lambda: keras.optimizers.SGD(0.1, momentum=0.9),
+        "SGD-nesterov": lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+        "RMSprop": lambda: keras.optimizers.RMSprop(0.01, momentum=0.9),
+        "Adam": lambda: keras.optimizers.Adam(0.01),
+    }
+    callbacks = {
+        "OneCycleLR": lambda: keras_lr.OneCycleLR(0.1, 200, cycle_momentum=True),
+        "CyclicLR": lambda: keras_lr.CyclicLR(0.01, 0.1, step_size=20, cycle_momentum=True),
+    }
+    model = momentum_model(optimizers[optimizer]())
+    x, y = data(120)
+
+    def fit(steps):
+        model.fit(x[: 4 * steps], y[: 4 * steps], batch_size=4, epochs=1, verbose=0, shuffle=False, callbacks=[callbacks[make]()])
+
+    fit(10)  # warm-up
+    short, long = keras_lr_calls(lambda: fit(10)), keras_lr_calls(lambda: fit(30))
+    per_step = (long - short) / 20
+    assert per_step <= (2 if backend == "torch" else 0), (short, long)

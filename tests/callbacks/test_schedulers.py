@@ -636,7 +636,7 @@ BAD_ARGUMENTS = [
     (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, decay_steps=0), "decay_steps", "> 0", "0"),
     (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=-1.0), "min_lr", ">= 0", "-1.0"),
     (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.2), "min_lr", None, "0.2"),
-    (lambda: keras_lr.OneCycleLR(0.1, 100, cycle_momentum=True), "cycle_momentum", None, "True"),
+    (lambda: keras_lr.OneCycleLR(0.1, 100, cycle_momentum=1), "cycle_momentum", None, "1"),
     (lambda: keras_lr.OneCycleLR(0, 100), "max_lr", "> 0", "0"),
     (lambda: keras_lr.OneCycleLR(0.1, 1), "total_steps", "an integer >= 2", "1"),
     (lambda: keras_lr.OneCycleLR(0.1, 10.5), "total_steps", "an integer >= 2", "10.5"),
@@ -690,8 +690,8 @@ def test_exact_messages_of_the_issue():
         keras_lr.CyclicLR(0.01, 0.1, mode="bogus")
     with pytest.raises(ValueError, match=r"'step', 'epoch'"):
         keras_lr.ExponentDecayScheduler(0.1, 0.5, unit="bogus")
-    with pytest.raises(ValueError, match=r"cycle_momentum.*False.*Received: cycle_momentum=True"):
-        keras_lr.OneCycleLR(0.1, 100, cycle_momentum=True)
+    with pytest.raises(ValueError, match=r"`max_momentum` must be >= base_momentum"):
+        keras_lr.OneCycleLR(0.1, 100, cycle_momentum=True, base_momentum=0.9, max_momentum=0.8)
 
 
 def test_edge_arguments_are_accepted():
