@@ -21,7 +21,15 @@ from keras_lr import schedules
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control
 
-__all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "OneCycleLR"]
+__all__ = [
+    "ScheduleCallback",
+    "ExponentialLR",
+    "WarmupCosineLR",
+    "CyclicLR",
+    "OneCycleLR",
+    "ExponentDecayScheduler",
+    "WarmupCosineDecay",
+]
 
 
 def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +226,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         self._recorded_step = now
 
 
-class ExponentDecayScheduler(ScheduleCallback):
+class ExponentialLR(ScheduleCallback):
     """Exponential LR decay with a floor, per epoch or per step.
 
     ```
@@ -227,8 +235,10 @@ class ExponentDecayScheduler(ScheduleCallback):
     with `t / decay_steps` floored when `staircase=True`. With `unit="epoch"`,
     `t` is the absolute epoch index (so `initial_epoch` is honoured on resume);
     with `unit="step"`, `t` is the optimizer's step. The formula is
-    `keras_lr.schedule_math.exponential`; `keras_lr.schedules.ExponentialDecay`
-    is the same schedule for an optimizer. Units and resuming:
+    `keras_lr.schedule_math.exponential`; `keras_lr.schedules.Exponential`
+    is the same schedule for an optimizer. (This callback was called
+    `ExponentDecayScheduler` before; that name stays one release as a
+    deprecated alias.) Units and resuming:
     [the schedules guide](../guide/schedules.md#per-step-or-per-epoch).
 
     Args:
@@ -243,7 +253,7 @@ class ExponentDecayScheduler(ScheduleCallback):
     Example:
 
     ```python
-    scheduler = keras_lr.ExponentDecayScheduler(1e-3, 0.9, min_lr=1e-5)
+    scheduler = keras_lr.ExponentialLR(1e-3, 0.9, min_lr=1e-5)
     history = model.fit(x, y, epochs=20, callbacks=[scheduler])
     history.history["learning_rate"]  # 1e-3, 9e-4, 8.1e-4, ...
     ```
@@ -260,18 +270,20 @@ class ExponentDecayScheduler(ScheduleCallback):
         unit: str = "epoch",
         verbose: int = 0,
     ) -> None:
-        schedule = schedules.ExponentialDecay(**_schedule_arguments(locals()))
+        schedule = schedules.Exponential(**_schedule_arguments(locals()))
         super().__init__(schedule, unit=unit, verbose=verbose)
 
 
-class WarmupCosineDecay(ScheduleCallback):
+class WarmupCosineLR(ScheduleCallback):
     """Linear warmup, hold, then cosine decay with optional warm restarts.
 
     See `keras_lr.schedules.WarmupCosine` for the exact formula and its
     equivalence with Keras' `CosineDecay` and PyTorch's
     `CosineAnnealingWarmRestarts`. The restarts are those of SGDR (Loshchilov
     and Hutter, 2017). Applied as `ScheduleCallback` applies any schedule
-    ([the schedules guide](../guide/schedules.md)).
+    ([the schedules guide](../guide/schedules.md)). (This callback was called
+    `WarmupCosineDecay` before; that name stays one release as a deprecated
+    alias.)
 
     Args:
         peak_lr: the LR at the end of warmup.
@@ -291,7 +303,7 @@ class WarmupCosineDecay(ScheduleCallback):
 
     ```python
     steps = epochs * math.ceil(len(x) / batch_size)
-    scheduler = keras_lr.WarmupCosineDecay(3e-3, steps, warmup_steps=steps // 10)
+    scheduler = keras_lr.WarmupCosineLR(3e-3, steps, warmup_steps=steps // 10)
     model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[scheduler])
     ```
     """
@@ -415,3 +427,69 @@ class OneCycleLR(ScheduleCallback):
             )
         schedule = schedules.OneCycle(**_schedule_arguments(locals()))
         super().__init__(schedule, unit="step", verbose=verbose)
+
+
+class ExponentDecayScheduler(ExponentialLR):
+    """Deprecated alias of `ExponentialLR` (same arguments, same behaviour).
+
+    Kept for one release; constructing it emits a `DeprecationWarning`.
+    """
+
+    def __init__(
+        self,
+        initial_lr: float,
+        decay_rate: float,
+        *,
+        decay_steps: float = 1,
+        min_lr: float = 0.0,
+        staircase: bool = True,
+        unit: str = "epoch",
+        verbose: int = 0,
+    ) -> None:
+        check.warn_renamed("keras_lr.ExponentDecayScheduler", "keras_lr.ExponentialLR")
+        super().__init__(
+            initial_lr,
+            decay_rate,
+            decay_steps=decay_steps,
+            min_lr=min_lr,
+            staircase=staircase,
+            unit=unit,
+            verbose=verbose,
+        )
+
+
+class WarmupCosineDecay(WarmupCosineLR):
+    """Deprecated alias of `WarmupCosineLR` (same arguments, same behaviour).
+
+    Kept for one release; constructing it emits a `DeprecationWarning`.
+    """
+
+    def __init__(
+        self,
+        peak_lr: float,
+        total_steps: float,
+        *,
+        warmup_steps: float = 0,
+        warmup_start_lr: float = 0.0,
+        hold_steps: float = 0,
+        min_lr: float = 0.0,
+        cycles: int = 1,
+        cycle_mul: float = 1.0,
+        peak_mul: float = 1.0,
+        unit: str = "step",
+        verbose: int = 0,
+    ) -> None:
+        check.warn_renamed("keras_lr.WarmupCosineDecay", "keras_lr.WarmupCosineLR")
+        super().__init__(
+            peak_lr,
+            total_steps,
+            warmup_steps=warmup_steps,
+            warmup_start_lr=warmup_start_lr,
+            hold_steps=hold_steps,
+            min_lr=min_lr,
+            cycles=cycles,
+            cycle_mul=cycle_mul,
+            peak_mul=peak_mul,
+            unit=unit,
+            verbose=verbose,
+        )
