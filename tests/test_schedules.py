@@ -40,8 +40,8 @@ def every_schedule():
     """One instance of each exported schedule class (and the main variants)."""
     schedules = {
         "constant": S.Constant(0.03),
-        "exponential": S.ExponentialDecay(0.5, 0.9, decay_steps=7, min_lr=0.01, staircase=False),
-        "exponential_staircase": S.ExponentialDecay(0.5, 0.9, decay_steps=7, min_lr=0.01),
+        "exponential": S.Exponential(0.5, 0.9, decay_steps=7, min_lr=0.01, staircase=False),
+        "exponential_staircase": S.Exponential(0.5, 0.9, decay_steps=7, min_lr=0.01),
         "step": S.StepDecay(0.5, 100, gamma=0.5, min_lr=0.001),
         "polynomial": S.Polynomial(0.4, 1000, end_lr=0.02, power=2.0),
         "piecewise": S.Piecewise([100, 1000], [0.3, 0.1, 0.01]),
@@ -205,7 +205,7 @@ def _cyclic(**kwargs):
 
 
 def _exponential(**kwargs):
-    return S.ExponentialDecay(**{"initial_lr": 1.0, "decay_rate": 0.5, **kwargs})
+    return S.Exponential(**{"initial_lr": 1.0, "decay_rate": 0.5, **kwargs})
 
 
 def _one_cycle(**kwargs):
@@ -250,9 +250,9 @@ BAD_ARGUMENTS = [
     (lambda: _exponential(initial_lr=NAN), "initial_lr", "nan", None),
     (lambda: _exponential(decay_steps=False), "decay_steps", "False", None),
     (lambda: _exponential(staircase="False"), "staircase", "'False'", None),
-    (lambda: S.StepDecay(1.0, 0), "step_size", "0", "> 0"),
+    (lambda: S.StepDecay(1.0, 0), "decay_steps", "0", "> 0"),
     (lambda: S.StepDecay(1.0, 10, gamma=1.5), "gamma", "1.5", None),
-    (lambda: S.Polynomial(1.0, 0), "decay_steps", "0", "> 0"),
+    (lambda: S.Polynomial(1.0, 0), "total_steps", "0", "> 0"),
     (lambda: S.Polynomial(1.0, 10, power=0), "power", "0", "> 0"),
     (lambda: S.Polynomial(1.0, 10, end_lr=-1), "end_lr", "-1", ">= 0"),
     (lambda: S.Piecewise([10, 5], [1.0, 0.5, 0.1]), "boundaries", "[10, 5]", None),
@@ -309,7 +309,7 @@ def test_good_arguments_are_accepted():
     # Edge values inside every documented range.
     S.WarmupCosine(1.0, 1, min_lr=1.0, warmup_start_lr=1.0, cycles=1, peak_mul=1.0)
     S.Cyclic(0.1, 0.1, 1, gamma=1.0)
-    S.ExponentialDecay(1.0, 1.0, min_lr=1.0)
+    S.Exponential(1.0, 1.0, min_lr=1.0)
     S.OneCycle(1.0, 100, pct_start=0.5, three_phase=True)
     S.Piecewise([], [0.1])
     S.Join([S.Constant(0.1)], [])
@@ -368,7 +368,7 @@ def _one_weight_model(schedule):
         # Cycles of 6 steps: steps 2**24 - 1, 2**24, 2**24 + 1 sit at 3, 4, 5.
         (S.Cyclic(0.25, 1.0, step_size=3), [1.0, 0.25 + 0.75 * 2 / 3, 0.25 + 0.75 / 3]),
         # A staircase level that starts at 2**24 + 1.
-        (S.StepDecay(1.0, step_size=2**24 + 1, gamma=0.5), [1.0, 1.0, 0.5]),
+        (S.StepDecay(1.0, decay_steps=2**24 + 1, gamma=0.5), [1.0, 1.0, 0.5]),
     ],
     ids=["piecewise", "cyclic", "step_decay"],
 )
