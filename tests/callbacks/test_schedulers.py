@@ -8,6 +8,7 @@ kernel of a one-weight model into the running sum of the LRs applied.
 
 import math
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -863,3 +864,50 @@ def test_a_callback_is_exact_past_float32_steps(one_weight, boundary):
     deltas = -np.diff(np.concatenate([[0.0], kernels]))
     assert_allclose(deltas, [1.0, 1.0, 0.5], rtol=1e-6)
     assert_allclose(callback.learning_rates, [1.0, 1.0, 0.5], rtol=1e-6)
+
+
+# Deprecated names, kept one release ------------------------------------------
+
+
+def test_deprecated_exponent_decay_scheduler(one_weight):
+    with pytest.warns(DeprecationWarning, match=r"ExponentDecayScheduler.*keras_lr\.ExponentialLR"):
+        callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, decay_steps=2, min_lr=0.03)
+    assert isinstance(callback, keras_lr.ExponentialLR)
+    assert callback.unit == "epoch"  # the same default
+    new = keras_lr.ExponentialLR(0.1, 0.5, decay_steps=2, min_lr=0.03)
+    assert callback.schedule.get_config() == new.schedule.get_config()
+    # The schedule's config round trip.
+    restored = type(callback.schedule).from_config(callback.schedule.get_config())
+    assert restored.get_config() == new.schedule.get_config()
+    model = one_weight.model(learning_rate=0.5)
+
+    history, recorder = one_weight.fit(model, [callback], epochs=5)
+
+    per_epoch = np.maximum(0.03, 0.1 * 0.5 ** np.floor(np.arange(5) / 2))
+    one_weight.assert_lrs_applied(recorder, np.repeat(per_epoch, STEPS))
+    assert_allclose(history.history["learning_rate"], per_epoch, rtol=1e-6)
+
+
+def test_deprecated_warmup_cosine_decay(one_weight):
+    with pytest.warns(DeprecationWarning, match=r"WarmupCosineDecay.*keras_lr\.WarmupCosineLR"):
+        callback = keras_lr.WarmupCosineDecay(0.1, 20, warmup_steps=4, min_lr=0.01)
+    assert isinstance(callback, keras_lr.WarmupCosineLR)
+    assert callback.unit == "step"
+    new = keras_lr.WarmupCosineLR(0.1, 20, warmup_steps=4, min_lr=0.01)
+    assert callback.schedule.get_config() == new.schedule.get_config()
+    restored = type(callback.schedule).from_config(callback.schedule.get_config())
+    assert restored.get_config() == new.schedule.get_config()
+    model = one_weight.model(learning_rate=0.5)
+
+    _, recorder = one_weight.fit(model, [callback], epochs=3)
+
+    expected = warmup_hold_cosine_lrs(3 * STEPS, 0.1, 20, 4, 0.0, 0, 0.01, 1, 1.0)
+    one_weight.assert_lrs_applied(recorder, expected)
+    assert_allclose(callback.learning_rates, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_new_callback_names_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        keras_lr.ExponentialLR(0.1, 0.5)
+        keras_lr.WarmupCosineLR(0.1, 20)
