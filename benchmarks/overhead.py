@@ -2,7 +2,7 @@
 
 A small MLP on sklearn's digits (x/16, Dense(64, relu)-Dense(64, relu)-Dense(10),
 Adam, batch 32) is trained with each variant: no callback (the baseline),
-`ExponentDecayScheduler(unit="step")`, `WarmupCosineDecay`, `CyclicLR`,
+`ExponentialLR(unit="step")`, `WarmupCosineLR`, `CyclicLR`,
 `LRLogger()`, and the naive Keras 2 recipe (a Python callback that sets
 `model.optimizer.learning_rate` to a float every batch).
 
@@ -43,7 +43,7 @@ More parts, selected with `--parts` (default: all five):
   `--refit-batch-size`, 225 steps at 8), repeated with the same scheduler
   callback instance, against the same repeated `fit` with no callback; the
   cost of any retrace on a repeated `fit` (bar: <= 1.1x). Also a plain `fit`
-  right after a keras_lr `fit` (a `WarmupCosineDecay` one) against a plain
+  right after a keras_lr `fit` (a `WarmupCosineLR` one) against a plain
   `fit` after a plain `fit`. After one warm-up `fit` per variant (the first
   compilation, reported apart), `--refit-rounds` interleaved rounds; each
   `fit` is timed whole.
@@ -77,7 +77,7 @@ BAR = 1.03
 BASELINE = "no callback"
 NAIVE = "naive Keras 2 (set LR each batch)"
 CONTROL = "no callback (A/A control)"
-KERAS_LR = ("ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "LRLogger")
+KERAS_LR = ("ExponentialLR", "WarmupCosineLR", "CyclicLR", "LRLogger")
 VARIANTS = (BASELINE, CONTROL, *KERAS_LR, NAIVE)
 HOOKS = (
     "on_train_begin",
@@ -110,12 +110,12 @@ def make_callback(variant: str, steps_per_epoch: int) -> Any:
 
     import keras_lr
 
-    if variant == "ExponentDecayScheduler":
-        return keras_lr.ExponentDecayScheduler(
+    if variant == "ExponentialLR":
+        return keras_lr.ExponentialLR(
             PEAK_LR, 0.9, decay_steps=steps_per_epoch, unit="step"
         )
-    if variant == "WarmupCosineDecay":
-        return keras_lr.WarmupCosineDecay(
+    if variant == "WarmupCosineLR":
+        return keras_lr.WarmupCosineLR(
             PEAK_LR, 100 * steps_per_epoch, warmup_steps=steps_per_epoch
         )
     if variant == "CyclicLR":
@@ -280,7 +280,7 @@ def measure_refit(args: Any) -> dict:
     steps = C.ceil_div(len(x), batch_size)
     models = {variant: C.digits_mlp(seed=0) for variant in REFIT_VARIANTS}
     callbacks = {variant: make_callback(variant, steps) for variant in KERAS_LR}
-    before_plain = make_callback("WarmupCosineDecay", steps)
+    before_plain = make_callback("WarmupCosineLR", steps)
 
     def fit(model: Any, callback: Any) -> float:
         start = time.perf_counter()
@@ -589,7 +589,7 @@ def measure_calls(args: Any) -> dict:
 def measure_memory(args: Any) -> dict:
     """Memory a step-unit scheduler retains per recorded update (`tracemalloc`).
 
-    A one-weight model, `WarmupCosineDecay(unit="step")`: after
+    A one-weight model, `WarmupCosineLR(unit="step")`: after
     `on_train_begin`, the optimizer's step counter is moved on by 1000
     updates before each `on_epoch_end` (which records the LRs of the updates
     since the last one), up to 10,000 and 100,000 updates: the recording path
@@ -608,7 +608,7 @@ def measure_memory(args: Any) -> dict:
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         model.optimizer.build(model.trainable_variables)
-        callback = keras_lr.WarmupCosineDecay(0.1, 2 * total, warmup_steps=total // 10)
+        callback = keras_lr.WarmupCosineLR(0.1, 2 * total, warmup_steps=total // 10)
         callback.set_model(model)
         callback.on_train_begin()
         callback.on_epoch_end(0)  # the tables and caches a first record builds
@@ -746,7 +746,7 @@ def report_refit(record: dict) -> list[str]:
         "steps per fit); each variant has its own model and repeats `fit(epochs=1)` with the "
         "same callback instance; after one warm-up fit per variant (its first compilation, "
         f"'first fit'), {settings['rounds']} interleaved rounds, each fit timed whole. "
-        f"'{PLAIN_AFTER}': each round, an untimed fit with a `WarmupCosineDecay` callback, "
+        f"'{PLAIN_AFTER}': each round, an untimed fit with a `WarmupCosineLR` callback, "
         "then the timed plain fit. A retrace on a repeated fit shows as a ratio well above 1; "
         "the A/A control (a second model with no callback) shows the noise floor.",
         "",
@@ -889,7 +889,7 @@ def report_memory(record: dict) -> list[str]:
         "",
         C.md_table(headers, table),
         "",
-        "`WarmupCosineDecay` on a one-weight model: the optimizer's counter is moved on by "
+        "`WarmupCosineLR` on a one-weight model: the optimizer's counter is moved on by "
         f"{MEMORY_EPOCH} updates before each `on_epoch_end`, which records the LRs of the "
         "updates since the last one (a real `fit`'s recording path, without its steps). "
         "Retained: `tracemalloc`'s traced memory after `gc.collect()`, minus the same after "

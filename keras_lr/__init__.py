@@ -4,8 +4,9 @@
   result: diagnosis, suggestions, plots, save/load.
 - `keras_lr.core`: the Keras-free reading of a range test (`RangeTest`, the
   diagnosis, the suggestion rules' registry, plots, the file format).
-- Scheduler callbacks: `ExponentDecayScheduler`, `WarmupCosineDecay`,
-  `CyclicLR`, `OneCycleLR` and the generic `ScheduleCallback`.
+- Scheduler callbacks: `ExponentialLR`, `WarmupCosineLR`, `CyclicLR`,
+  `OneCycleLR` and the generic `ScheduleCallback` (`ExponentDecayScheduler`
+  and `WarmupCosineDecay` are deprecated aliases, kept for one release).
 - `ReduceLROnPlateau`: Keras' plateau reduction, also on top of a schedule.
 - `LRLogger`: the LR in `history`, `CSVLogger` and `TensorBoard`.
 - `keras_lr.schedules`: the same schedules as `LearningRateSchedule` classes.
@@ -30,13 +31,15 @@ __version__ = "0.1.0"
 # public name -> the module that defines it (a submodule: the name itself).
 _LAZY: dict[str, str] = {
     "CyclicLR": "keras_lr.callbacks",
-    "ExponentDecayScheduler": "keras_lr.callbacks",
+    "ExponentDecayScheduler": "keras_lr.callbacks",  # deprecated alias of ExponentialLR
+    "ExponentialLR": "keras_lr.callbacks",
     "LRFinder": "keras_lr.callbacks",
     "LRLogger": "keras_lr.callbacks",
     "OneCycleLR": "keras_lr.callbacks",
     "ReduceLROnPlateau": "keras_lr.callbacks",
     "ScheduleCallback": "keras_lr.callbacks",
-    "WarmupCosineDecay": "keras_lr.callbacks",
+    "WarmupCosineDecay": "keras_lr.callbacks",  # deprecated alias of WarmupCosineLR
+    "WarmupCosineLR": "keras_lr.callbacks",
     "RangeTest": "keras_lr.core",
     "RangeTestRun": "keras_lr.core",
     "TrialsResult": "keras_lr.core",
@@ -53,12 +56,14 @@ if TYPE_CHECKING:  # what static checkers and IDEs see
     from keras_lr.callbacks import (
         CyclicLR,
         ExponentDecayScheduler,
+        ExponentialLR,
         LRFinder,
         LRLogger,
         OneCycleLR,
         ReduceLROnPlateau,
         ScheduleCallback,
         WarmupCosineDecay,
+        WarmupCosineLR,
     )
     from keras_lr.core import RangeTest, RangeTestRun, TrialsResult
     from keras_lr.plotting import plot_history, plot_schedule

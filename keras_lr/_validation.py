@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
-from typing import Any, NoReturn
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -143,3 +145,56 @@ def callable_or_none(name: str, value: Any) -> Any:
     if value is not None and not callable(value):
         fail(name, "a callable or None", value)
     return value
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def renamed_keyword(old: str, new: str, owner: str) -> Callable[[_F], _F]:
+    """Lets a function still take a renamed keyword argument, with a DeprecationWarning.
+
+    The wrapped function keeps its signature (`inspect.signature` follows
+    `__wrapped__`), so only the new name is documented and serialized; an old
+    config (`from_config`) that holds the old name still loads, with the warning.
+
+    Args:
+        old: the keyword's former name.
+        new: its name now.
+        owner: who takes it, for the message (`"StepDecay"`).
+
+    Returns:
+        A decorator for the function (or `__init__`).
+    """
+
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(
+                        f"{owner}() got both `{new}` and its deprecated name `{old}`. "
+                        f"Pass only `{new}`. Received: {old}={_show(kwargs[old])}, "
+                        f"{new}={_show(kwargs[new])}"
+                    )
+                warnings.warn(
+                    f"{owner}: the argument `{old}` is deprecated and will be removed in the "
+                    f"next release; use `{new}` (same meaning).",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
+    """Emits the DeprecationWarning of a renamed class (`old` is now `new`)."""
+    warnings.warn(
+        f"`{old}` is deprecated and will be removed in the next release; use `{new}` "
+        "(same arguments, same values).",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )

@@ -122,7 +122,7 @@ def plot_history(
 
     ```python
     history = model.fit(x, y, validation_split=0.2, epochs=20,
-                        callbacks=[keras_lr.WarmupCosineDecay(1e-3, steps)])
+                        callbacks=[keras_lr.WarmupCosineLR(1e-3, steps)])
     ax = keras_lr.plot_history(history, keys=["loss", "val_loss"])
     ax.lr_axis.set_ylabel("learning rate")
     ```

@@ -471,26 +471,28 @@ def exponential(
     return ops.maximum(lr, min_lr)
 
 
+@check.renamed_keyword("decay_steps", "total_steps", "polynomial")
 def polynomial(
     step: Any,
     initial_lr: float,
-    decay_steps: float,
+    total_steps: float,
     end_lr: float = 0.0,
     power: float = 1.0,
 ) -> Any:
-    """Polynomial decay from `initial_lr` to `end_lr` over `decay_steps`.
+    """Polynomial decay from `initial_lr` to `end_lr` over `total_steps`.
 
     .. math::
         lr(t) = (initial\\_lr - end\\_lr)\\,(1 - \\min(t, D)/D)^{power} + end\\_lr
 
     This equals Keras' `PolynomialDecay(cycle=False)`. With `power=1` it is a
-    linear ramp, which may go up as well as down; after `decay_steps` it holds
-    `end_lr`.
+    linear ramp, which may go up as well as down; after `total_steps` it holds
+    `end_lr`. (`total_steps` was called `decay_steps` before; the old keyword
+    still works, with a DeprecationWarning.)
     """
     s = _split(step)
     # The steps done and the steps left, each from an exact integer difference.
-    done = ops.clip(_float(s), 0.0, float(decay_steps)) / decay_steps
-    remaining = ops.clip(-_since(s, decay_steps), 0.0, float(decay_steps)) / decay_steps
+    done = ops.clip(_float(s), 0.0, float(total_steps)) / total_steps
+    remaining = ops.clip(-_since(s, total_steps), 0.0, float(total_steps)) / total_steps
     if power != 1.0:
         # 1 - (1 - done)**power, without cancellation when `done` is small.
         done = -ops.expm1(power * ops.log1p(-ops.minimum(done, 1.0)))
@@ -520,15 +522,18 @@ def piecewise(step: Any, boundaries: Sequence[float], values: Sequence[float]) -
     return ops.take(ops.convert_to_tensor(np.asarray(values, "float32")), index)
 
 
+@check.renamed_keyword("step_size", "decay_steps", "step_decay")
 def step_decay(
-    step: Any, initial_lr: float, step_size: float, gamma: float, min_lr: float = 0.0
+    step: Any, initial_lr: float, decay_steps: float, gamma: float, min_lr: float = 0.0
 ) -> Any:
-    """Step decay: multiply by `gamma` every `step_size` steps, with a floor.
+    """Step decay: multiply by `gamma` every `decay_steps` steps, with a floor.
 
-    `lr(t) = max(min_lr, initial_lr * gamma ** floor(t / step_size))`: PyTorch's
+    `lr(t) = max(min_lr, initial_lr * gamma ** floor(t / decay_steps))`: PyTorch's
     `StepLR` and d2l's `FactorScheduler`. It is the staircase `exponential()`.
+    (`decay_steps` was called `step_size` before; the old keyword still works,
+    with a DeprecationWarning.)
     """
-    return exponential(step, initial_lr, gamma, step_size, min_lr, staircase=True)
+    return exponential(step, initial_lr, gamma, decay_steps, min_lr, staircase=True)
 
 
 def _restart_tables(

@@ -48,6 +48,7 @@ from keras_lr import schedule_math
 __all__ = [
     "Schedule",
     "Constant",
+    "Exponential",
     "ExponentialDecay",
     "StepDecay",
     "Polynomial",
@@ -303,7 +304,7 @@ class Constant(Schedule):
 
 
 @_register
-class ExponentialDecay(Schedule):
+class Exponential(Schedule):
     """Exponential decay with a floor.
 
     ```
@@ -317,11 +318,17 @@ class ExponentialDecay(Schedule):
         decay_steps: steps per factor of `decay_rate`, `> 0`. Defaults to 1.
         min_lr: the floor, `>= 0` and `<= initial_lr`. Defaults to 0.
         staircase: whether to decay in discrete jumps. Defaults to True, as
-            the `ExponentDecayScheduler` callback.
+            the `ExponentialLR` callback.
+
+    Note the order and defaults differ from Keras' `ExponentialDecay(
+    initial_learning_rate, decay_steps, decay_rate, staircase=False)`: here
+    `decay_rate` comes second and `staircase` defaults to True. (This class
+    was called `ExponentialDecay` before; that name stays one release as a
+    deprecated alias.)
 
     Example:
 
-    >>> s = keras_lr.schedules.ExponentialDecay(0.1, 0.5, min_lr=0.02)
+    >>> s = keras_lr.schedules.Exponential(0.1, 0.5, min_lr=0.02)
     >>> s.values([0, 1, 2, 3])
     array([0.1  , 0.05 , 0.025, 0.02 ])
     """
@@ -348,33 +355,56 @@ class ExponentialDecay(Schedule):
 
 
 @_register
+class ExponentialDecay(Exponential):
+    """Deprecated alias of `Exponential` (same arguments, same values).
+
+    Kept for one release, registered under its old name so that a model saved
+    with it still loads. Constructing it emits a `DeprecationWarning`.
+    """
+
+    def __init__(
+        self,
+        initial_lr: float,
+        decay_rate: float,
+        decay_steps: float = 1,
+        min_lr: float = 0.0,
+        staircase: bool = True,
+    ) -> None:
+        check.warn_renamed("keras_lr.schedules.ExponentialDecay", "keras_lr.schedules.Exponential")
+        super().__init__(initial_lr, decay_rate, decay_steps, min_lr, staircase)
+
+
+@_register
 class StepDecay(Schedule):
-    """Step decay: multiply the LR by `gamma` every `step_size` steps, with a floor.
+    """Step decay: multiply the LR by `gamma` every `decay_steps` steps, with a floor.
 
     ```
-    lr(t) = max(min_lr, initial_lr * gamma ** floor(t / step_size))
+    lr(t) = max(min_lr, initial_lr * gamma ** floor(t / decay_steps))
     ```
     This is PyTorch's `StepLR` (plus the floor) and d2l's `FactorScheduler`.
 
     Args:
         initial_lr: the LR at step 0, `> 0`.
-        step_size: steps between two decays, `> 0`.
+        decay_steps: steps between two decays (the period of one factor
+            `gamma`, as in `Exponential`), `> 0`. Its former name `step_size`
+            still works, with a DeprecationWarning.
         gamma: the factor applied at each decay, in (0, 1]. Defaults to 0.1.
         min_lr: the floor, `>= 0`. Defaults to 0.
 
     Example:
 
-    >>> keras_lr.schedules.StepDecay(1.0, step_size=2, gamma=0.5).values(range(5))
+    >>> keras_lr.schedules.StepDecay(1.0, decay_steps=2, gamma=0.5).values(range(5))
     array([1.  , 1.  , 0.5 , 0.5 , 0.25])
     """
 
     formula = staticmethod(schedule_math.step_decay)
 
+    @check.renamed_keyword("step_size", "decay_steps", "StepDecay")
     def __init__(
-        self, initial_lr: float, step_size: float, gamma: float = 0.1, min_lr: float = 0.0
+        self, initial_lr: float, decay_steps: float, gamma: float = 0.1, min_lr: float = 0.0
     ) -> None:
         self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr)
-        self.step_size = schedule_math.check_horizon("step_size", step_size)
+        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
         self.gamma = check.in_unit_interval("gamma", gamma, closed_low=False, closed_high=True)
         self.min_lr = schedule_math.check_lr("min_lr", min_lr, zero=True)
         if self.min_lr > self.initial_lr:
@@ -386,30 +416,33 @@ class Polynomial(Schedule):
     """Polynomial (and, with `power=1`, linear) decay to `end_lr`.
 
     ```
-    lr(t) = (initial_lr - end_lr) * (1 - min(t, decay_steps) / decay_steps) ** power + end_lr
+    lr(t) = (initial_lr - end_lr) * (1 - min(t, total_steps) / total_steps) ** power + end_lr
     ```
     As Keras' `PolynomialDecay(cycle=False)`. `end_lr` may exceed
     `initial_lr`, which makes a linear ramp up.
 
     Args:
         initial_lr: the LR at step 0, `>= 0`.
-        decay_steps: steps to reach `end_lr`, `> 0`.
-        end_lr: the LR from `decay_steps` on, `>= 0`. Defaults to 0.
+        total_steps: the length of the decay: steps to reach `end_lr`, `> 0`
+            (as `total_steps` of `WarmupCosine` and `OneCycle`). Its former
+            name `decay_steps` still works, with a DeprecationWarning.
+        end_lr: the LR from `total_steps` on, `>= 0`. Defaults to 0.
         power: the exponent, `> 0`. Defaults to 1 (linear).
 
     Example:
 
-    >>> keras_lr.schedules.Polynomial(1.0, decay_steps=4).values(range(6))
+    >>> keras_lr.schedules.Polynomial(1.0, total_steps=4).values(range(6))
     array([1.  , 0.75, 0.5 , 0.25, 0.  , 0.  ])
     """
 
     formula = staticmethod(schedule_math.polynomial)
 
+    @check.renamed_keyword("decay_steps", "total_steps", "Polynomial")
     def __init__(
-        self, initial_lr: float, decay_steps: float, end_lr: float = 0.0, power: float = 1.0
+        self, initial_lr: float, total_steps: float, end_lr: float = 0.0, power: float = 1.0
     ) -> None:
         self.initial_lr = schedule_math.check_lr("initial_lr", initial_lr, zero=True)
-        self.decay_steps = schedule_math.check_horizon("decay_steps", decay_steps)
+        self.total_steps = schedule_math.check_horizon("total_steps", total_steps)
         self.end_lr = schedule_math.check_lr("end_lr", end_lr, zero=True)
         self.power = schedule_math.check_lr("power", power, reason="the schedule computes in float32")
         if self.initial_lr == 0 and self.end_lr == 0:
@@ -764,7 +797,7 @@ class Warmup(Schedule):
 
     Example:
 
-    >>> inner = keras_lr.schedules.StepDecay(1.0, step_size=2, gamma=0.5)
+    >>> inner = keras_lr.schedules.StepDecay(1.0, decay_steps=2, gamma=0.5)
     >>> keras_lr.schedules.Warmup(inner, warmup_steps=2).values(range(6))
     array([0. , 0.5, 1. , 1. , 0.5, 0.5])
     """

@@ -474,7 +474,7 @@ def _demo(args: argparse.Namespace, out: str) -> None:
     steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     total_steps = args.epochs * steps_per_epoch
     warmup_steps = total_steps // 10
-    scheduler = keras_lr.WarmupCosineDecay(
+    scheduler = keras_lr.WarmupCosineLR(
         peak_lr=peak_lr,
         total_steps=total_steps,
         warmup_steps=warmup_steps,
@@ -508,7 +508,7 @@ def _demo(args: argparse.Namespace, out: str) -> None:
         label="LR applied (LRLogger)",
     )
     ax.set_title(
-        f"WarmupCosineDecay, peak lr {peak_lr:.3g} (the range test's {method!r} suggestion)"
+        f"WarmupCosineLR, peak lr {peak_lr:.3g} (the range test's {method!r} suggestion)"
     )
     ax.legend()
     fig.tight_layout()

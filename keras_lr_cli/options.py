@@ -127,7 +127,7 @@ SCHEDULE_FAMILIES: tuple[ScheduleFamily, ...] = (
     ),
     ScheduleFamily(
         "exponential",
-        "ExponentialDecay",
+        "Exponential",
         "exponential decay with a floor",
         "lr(t) = max(min_lr, initial_lr * decay_rate ** (t / decay_steps)),\n"
         "t / decay_steps floored when staircase is true",
@@ -142,11 +142,11 @@ SCHEDULE_FAMILIES: tuple[ScheduleFamily, ...] = (
     ScheduleFamily(
         "step",
         "StepDecay",
-        "multiply the LR by gamma every step_size steps, with a floor",
-        "lr(t) = max(min_lr, initial_lr * gamma ** floor(t / step_size))",
+        "multiply the LR by gamma every decay_steps steps, with a floor",
+        "lr(t) = max(min_lr, initial_lr * gamma ** floor(t / decay_steps))",
         (
             _p("initial_lr", "float", REQUIRED, "the LR at step 0, > 0."),
-            _p("step_size", "float", REQUIRED, "steps between two decays, > 0."),
+            _p("decay_steps", "float", REQUIRED, "steps between two decays, > 0."),
             _p("gamma", "float", 0.1, "the factor applied at each decay, in (0, 1]."),
             _p("min_lr", "float", 0.0, "the floor, >= 0."),
         ),
@@ -155,11 +155,11 @@ SCHEDULE_FAMILIES: tuple[ScheduleFamily, ...] = (
         "polynomial",
         "Polynomial",
         "polynomial (power 1: linear) decay to end_lr",
-        "lr(t) = (initial_lr - end_lr) * (1 - min(t, decay_steps) / decay_steps) ** power + end_lr",
+        "lr(t) = (initial_lr - end_lr) * (1 - min(t, total_steps) / total_steps) ** power + end_lr",
         (
             _p("initial_lr", "float", REQUIRED, "the LR at step 0, >= 0."),
-            _p("decay_steps", "float", REQUIRED, "steps to reach end_lr, > 0."),
-            _p("end_lr", "float", 0.0, "the LR from decay_steps on, >= 0."),
+            _p("total_steps", "float", REQUIRED, "the length of the decay: steps to reach end_lr, > 0."),
+            _p("end_lr", "float", 0.0, "the LR from total_steps on, >= 0."),
             _p("power", "float", 1.0, "the exponent, > 0 (1: linear)."),
         ),
     ),

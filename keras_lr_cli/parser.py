@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
               1. builds a small MLP (or a tiny CNN) with Adam;
               2. runs the LR range test (LRFinder.find) and prints every suggested LR
                  (LRFinder.suggestion) and a CyclicLR range (suggest_range);
-              3. trains with WarmupCosineDecay peaking at the suggested LR (keras_lr's
+              3. trains with WarmupCosineLR peaking at the suggested LR (keras_lr's
                  default suggestion, or --suggestion), logging the LR with LRLogger;
               4. writes lr_finder.png, schedule.png, history.png (and
                  lr_finder.json) and prints the validation accuracy.

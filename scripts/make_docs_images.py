@@ -9,7 +9,7 @@ Four PNGs, each well under 150 KB:
   its suggestion;
 - `schedules.png`: one small panel per schedule family, drawn with
   `keras_lr.plot_schedule(..., ax=...)`;
-- `history.png`: training at the suggestion with `WarmupCosineDecay`,
+- `history.png`: training at the suggestion with `WarmupCosineLR`,
   `keras_lr.plot_history` with the LR on its twin axis;
 - `momentum.png`: `OneCycleLR` and `CyclicLR` with `cycle_momentum=True`, the
   LR and the momentum (twin axis) drawn by `keras_lr.plot_schedule`.
@@ -100,8 +100,8 @@ def schedules_image(out: str) -> None:
     total = 1000
     panels = [
         (
-            "ExponentialDecay, floor 1e-4 (log)",
-            schedules.ExponentialDecay(1e-2, 0.4, decay_steps=150, min_lr=1e-4),
+            "Exponential, floor 1e-4 (log)",
+            schedules.Exponential(1e-2, 0.4, decay_steps=150, min_lr=1e-4),
             True,
         ),
         (
@@ -150,7 +150,7 @@ def history_image(
     """Training at the suggestion, with the LR on a twin axis."""
     x_train, x_val, y_train, y_val = data
     total = epochs * math.ceil(len(x_train) / BATCH)
-    scheduler = keras_lr.WarmupCosineDecay(
+    scheduler = keras_lr.WarmupCosineLR(
         peak_lr, total, warmup_steps=total // 10, min_lr=peak_lr / 100
     )
     history = model.fit(
@@ -173,7 +173,7 @@ def history_image(
         lr_handles, lr_labels = ax.lr_axis.get_legend_handles_labels()
         ax.legend(handles + lr_handles, labels + lr_labels, loc=where, fontsize=9)
     fig.suptitle(
-        f"WarmupCosineDecay peaking at the range test's suggestion ({peak_lr:.2e}), {epochs} epochs"
+        f"WarmupCosineLR peaking at the range test's suggestion ({peak_lr:.2e}), {epochs} epochs"
     )
     fig.tight_layout()
     save(fig, out, "history.png")

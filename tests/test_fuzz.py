@@ -262,10 +262,10 @@ def extreme_arguments(cls):
 
 
 SCHEDULE_CLASSES = [
-    schedules.Constant, schedules.ExponentialDecay, schedules.StepDecay, schedules.Polynomial,
+    schedules.Constant, schedules.Exponential, schedules.StepDecay, schedules.Polynomial,
     schedules.Piecewise, schedules.WarmupCosine, schedules.Cyclic, schedules.OneCycle,
     schedules.Warmup, schedules.Join, schedules.Scaled,
-    keras_lr.ExponentDecayScheduler, keras_lr.WarmupCosineDecay, keras_lr.CyclicLR,
+    keras_lr.ExponentialLR, keras_lr.WarmupCosineLR, keras_lr.CyclicLR,
     keras_lr.OneCycleLR,
 ]  # fmt: skip
 

@@ -41,9 +41,9 @@ HORIZONS = [
     (lambda v: S.WarmupCosine(1e-3, v), "total_steps"),
     (lambda v: S.WarmupCosine(1e-3, 2 * v, warmup_steps=v), "warmup_steps"),
     (lambda v: S.WarmupCosine(1e-3, 2 * v, hold_steps=v), "hold_steps"),
-    (lambda v: S.Polynomial(1e-3, v), "decay_steps"),
-    (lambda v: S.ExponentialDecay(1e-3, 0.5, decay_steps=v), "decay_steps"),
-    (lambda v: S.StepDecay(1e-3, v), "step_size"),
+    (lambda v: S.Polynomial(1e-3, v), "total_steps"),
+    (lambda v: S.Exponential(1e-3, 0.5, decay_steps=v), "decay_steps"),
+    (lambda v: S.StepDecay(1e-3, v), "decay_steps"),
     (lambda v: S.Piecewise([10, v], [1e-3, 1e-4, 1e-5]), "boundaries"),
     (lambda v: S.Join([S.Constant(1e-3), S.Constant(1e-4)], [v]), "boundaries"),
     (lambda v: S.Cyclic(1e-4, 1e-3, step_size=v), "step_size"),
@@ -51,9 +51,9 @@ HORIZONS = [
     (lambda v: S.OneCycle(1e-3, v), "total_steps"),
     (lambda v: S.Warmup(S.Constant(1e-3), v), "warmup_steps"),
     # The callbacks build these schedules, in either unit.
-    (lambda v: keras_lr.WarmupCosineDecay(1e-3, v), "total_steps"),
-    (lambda v: keras_lr.WarmupCosineDecay(1e-3, v, unit="epoch"), "total_steps"),
-    (lambda v: keras_lr.ExponentDecayScheduler(1e-3, 0.5, decay_steps=v), "decay_steps"),
+    (lambda v: keras_lr.WarmupCosineLR(1e-3, v), "total_steps"),
+    (lambda v: keras_lr.WarmupCosineLR(1e-3, v, unit="epoch"), "total_steps"),
+    (lambda v: keras_lr.ExponentialLR(1e-3, 0.5, decay_steps=v), "decay_steps"),
     (lambda v: keras_lr.CyclicLR(1e-4, 1e-3, v), "step_size"),
     (lambda v: keras_lr.OneCycleLR(1e-3, v), "total_steps"),
 ]
@@ -146,13 +146,13 @@ def test_a_cyclic_half_cycle_under_one_step_is_refused(name):
         (lambda: S.Piecewise([5], [1e-3, 1e300]), "values"),
         (lambda: S.WarmupCosine(1e300, 100), "peak_lr"),
         (lambda: S.Cyclic(1e-3, 1e40), "max_lr"),
-        (lambda: S.ExponentialDecay(1e39, 0.5), "initial_lr"),
+        (lambda: S.Exponential(1e39, 0.5), "initial_lr"),
         (lambda: S.Polynomial(1e-3, 100, end_lr=1e39), "end_lr"),
         (lambda: S.Polynomial(1e-3, 100, power=1e300), "power"),
         # The initial LR max_lr / div_factor = 1e-3 / 1e-300.
         (lambda: S.OneCycle(1e-3, 100, div_factor=1e-300), "div_factor"),
         (lambda: S.OneCycle(1e-3, 100, final_div_factor=1e-300), "final_div_factor"),
-        (lambda: keras_lr.WarmupCosineDecay(1e39, 100), "peak_lr"),
+        (lambda: keras_lr.WarmupCosineLR(1e39, 100), "peak_lr"),
     ],
 )
 def test_a_learning_rate_past_float32_is_refused(make, name):

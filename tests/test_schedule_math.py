@@ -306,13 +306,13 @@ def test_warmup_cosine_stays_above_min_lr():
 def test_exponential_decay_matches_torch_exponential_lr():
     expected = torch_lrs(lambda opt: TORCH_SCHED.ExponentialLR(opt, gamma=0.999), N, lr=0.7)
     for staircase in (False, True):  # the same at integer steps when decay_steps=1
-        schedule = S.ExponentialDecay(0.7, 0.999, decay_steps=1, staircase=staircase)
+        schedule = S.Exponential(0.7, 0.999, decay_steps=1, staircase=staircase)
         assert_lr_close(schedule.values(T), expected)
 
 
 def test_exponential_decay_staircase_matches_torch_step_lr():
     expected = torch_lrs(lambda opt: TORCH_SCHED.StepLR(opt, step_size=250, gamma=0.7), N, 0.7)
-    schedule = S.ExponentialDecay(0.7, 0.7, decay_steps=250, staircase=True)
+    schedule = S.Exponential(0.7, 0.7, decay_steps=250, staircase=True)
     assert_lr_close(schedule.values(T), expected)
 
 
@@ -321,7 +321,7 @@ def test_exponential_decay_matches_keras(staircase):
     reference = keras.optimizers.schedules.ExponentialDecay(
         0.9, decay_steps=170, decay_rate=0.8, staircase=staircase
     )
-    schedule = S.ExponentialDecay(0.9, 0.8, decay_steps=170, staircase=staircase)
+    schedule = S.Exponential(0.9, 0.8, decay_steps=170, staircase=staircase)
     assert_lr_close(schedule.values(T), keras_vector_values(reference, T))
 
 
@@ -330,7 +330,7 @@ def test_exponential_decay_floor_matches_closed_form(staircase):
     p = np.floor(T / 170) if staircase else T / 170
     expected = np.maximum(0.02, 0.9 * 0.8**p)
     assert expected[0] > 0.02 and expected[-1] == 0.02  # the floor is reached
-    schedule = S.ExponentialDecay(0.9, 0.8, decay_steps=170, min_lr=0.02, staircase=staircase)
+    schedule = S.Exponential(0.9, 0.8, decay_steps=170, min_lr=0.02, staircase=staircase)
     assert_lr_close(schedule.values(T), expected)
 
 
@@ -570,8 +570,8 @@ def _huge_step_cases():
     """(schedule, expected value far past its end, computed by hand)."""
     return [
         (S.Constant(0.1), 0.1),
-        (S.ExponentialDecay(0.5, 0.9, 10, min_lr=0.01, staircase=False), 0.01),
-        (S.ExponentialDecay(0.5, 0.9, 10, min_lr=0.01, staircase=True), 0.01),
+        (S.Exponential(0.5, 0.9, 10, min_lr=0.01, staircase=False), 0.01),
+        (S.Exponential(0.5, 0.9, 10, min_lr=0.01, staircase=True), 0.01),
         (S.StepDecay(0.5, 100, 0.5, min_lr=0.001), 0.001),
         (S.Polynomial(0.5, 100, end_lr=0.02, power=0.5), 0.02),
         (S.Piecewise([10, 20], [0.3, 0.2, 0.1]), 0.1),
@@ -659,7 +659,7 @@ def cyclics(draw, modes=("triangular", "triangular2", "exp_range")):
 @st.composite
 def exponentials(draw):
     initial = draw(LR)
-    return S.ExponentialDecay(
+    return S.Exponential(
         initial,
         draw(st.floats(1e-3, 1.0)),
         decay_steps=draw(st.floats(1.0, 1e5)),
@@ -688,7 +688,7 @@ def other_schedules(draw):
             draw(st.sampled_from(["cos", "linear"])), three_phase=draw(st.booleans()),
         )
     inner = S.Warmup(S.Cyclic(lr, 2 * lr, 100), draw(st.integers(1, 1000)), lr * draw(UNIT))
-    return S.Join([inner, S.ExponentialDecay(lr, 0.5)], [draw(st.integers(1, 10**6))])
+    return S.Join([inner, S.Exponential(lr, 0.5)], [draw(st.integers(1, 10**6))])
 
 
 def _close_below(bound):
@@ -856,39 +856,39 @@ def _large_step_cases():
     # Staircase levels that start at 2**24 + 1 and at 127 * (2**24 + 1).
     d = P24 + 1
     cases["exponential_staircase"] = (
-        S.ExponentialDecay(1.0, 0.9, decay_steps=d, staircase=True),
+        S.Exponential(1.0, 0.9, decay_steps=d, staircase=True),
         lambda t: 0.9 ** (t // d),
         [127 * d - 1, 127 * d],
     )
     # Level 1 starts at the last step of the range.
     cases["exponential_staircase_last"] = (
-        S.ExponentialDecay(1.0, 0.5, decay_steps=float(P31), staircase=True),
+        S.Exponential(1.0, 0.5, decay_steps=float(P31), staircase=True),
         lambda t: 0.5 ** (t // P31),
         [],
     )
     cases["exponential_smooth"] = (
-        S.ExponentialDecay(1.0, 1 - 1e-9, decay_steps=3, staircase=False),
+        S.Exponential(1.0, 1 - 1e-9, decay_steps=3, staircase=False),
         lambda t: (1 - 1e-9) ** (t / 3),
         [],
     )
     cases["step_decay"] = (
-        S.StepDecay(1.0, step_size=P24 + 1, gamma=0.8),
+        S.StepDecay(1.0, decay_steps=P24 + 1, gamma=0.8),
         lambda t: 0.8 ** (t // (P24 + 1)),
         [],
     )
     # LR = (D - t) / D: exact relative values in the last steps.
     cases["linear_decay"] = (
-        S.Polynomial(1.0, decay_steps=P24 + 1),
+        S.Polynomial(1.0, total_steps=P24 + 1),
         lambda t: max(P24 + 1 - t, 0) / (P24 + 1),
         [],
     )
     cases["polynomial_to_the_end"] = (
-        S.Polynomial(1.0, decay_steps=P31, end_lr=0.0, power=2.0),
+        S.Polynomial(1.0, total_steps=P31, end_lr=0.0, power=2.0),
         lambda t: ((P31 - t) / P31) ** 2,
         [P31 - 3],
     )
     cases["linear_ramp_up"] = (
-        S.Polynomial(1e-6, decay_steps=P31, end_lr=1.0),
+        S.Polynomial(1e-6, total_steps=P31, end_lr=1.0),
         lambda t: 1e-6 + (1.0 - 1e-6) * t / P31,
         [0, 1],
     )

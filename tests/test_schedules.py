@@ -11,12 +11,15 @@ import inspect
 import json
 import math
 import re
+import warnings
+import zipfile
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
+from keras_lr import schedule_math
 from keras_lr import schedules as S
 
 STEPS = np.array(
@@ -40,8 +43,8 @@ def every_schedule():
     """One instance of each exported schedule class (and the main variants)."""
     schedules = {
         "constant": S.Constant(0.03),
-        "exponential": S.ExponentialDecay(0.5, 0.9, decay_steps=7, min_lr=0.01, staircase=False),
-        "exponential_staircase": S.ExponentialDecay(0.5, 0.9, decay_steps=7, min_lr=0.01),
+        "exponential": S.Exponential(0.5, 0.9, decay_steps=7, min_lr=0.01, staircase=False),
+        "exponential_staircase": S.Exponential(0.5, 0.9, decay_steps=7, min_lr=0.01),
         "step": S.StepDecay(0.5, 100, gamma=0.5, min_lr=0.001),
         "polynomial": S.Polynomial(0.4, 1000, end_lr=0.02, power=2.0),
         "piecewise": S.Piecewise([100, 1000], [0.3, 0.1, 0.01]),
@@ -68,11 +71,15 @@ def every_schedule():
 NAMES = sorted(every_schedule())
 
 
+#: Deprecated aliases, kept one release: tested on their own (test_deprecated_*).
+DEPRECATED_ALIASES = {S.ExponentialDecay}
+
+
 def test_every_exported_class_is_covered():
     exported = {
         getattr(S, name) for name in S.__all__
         if inspect.isclass(getattr(S, name)) and issubclass(getattr(S, name), S.Schedule)
-    } - {S.Schedule}
+    } - {S.Schedule} - DEPRECATED_ALIASES
     assert exported <= {type(s) for s in every_schedule().values()}
 
 
@@ -207,7 +214,7 @@ def _cyclic(**kwargs):
 
 
 def _exponential(**kwargs):
-    return S.ExponentialDecay(**{"initial_lr": 1.0, "decay_rate": 0.5, **kwargs})
+    return S.Exponential(**{"initial_lr": 1.0, "decay_rate": 0.5, **kwargs})
 
 
 def _one_cycle(**kwargs):
@@ -252,9 +259,9 @@ BAD_ARGUMENTS = [
     (lambda: _exponential(initial_lr=NAN), "initial_lr", "nan", None),
     (lambda: _exponential(decay_steps=False), "decay_steps", "False", None),
     (lambda: _exponential(staircase="False"), "staircase", "'False'", None),
-    (lambda: S.StepDecay(1.0, 0), "step_size", "0", "> 0"),
+    (lambda: S.StepDecay(1.0, 0), "decay_steps", "0", "> 0"),
     (lambda: S.StepDecay(1.0, 10, gamma=1.5), "gamma", "1.5", None),
-    (lambda: S.Polynomial(1.0, 0), "decay_steps", "0", "> 0"),
+    (lambda: S.Polynomial(1.0, 0), "total_steps", "0", "> 0"),
     (lambda: S.Polynomial(1.0, 10, power=0), "power", "0", "> 0"),
     (lambda: S.Polynomial(1.0, 10, end_lr=-1), "end_lr", "-1", ">= 0"),
     (lambda: S.Piecewise([10, 5], [1.0, 0.5, 0.1]), "boundaries", "[10, 5]", None),
@@ -311,7 +318,7 @@ def test_good_arguments_are_accepted():
     # Edge values inside every documented range.
     S.WarmupCosine(1.0, 1, min_lr=1.0, warmup_start_lr=1.0, cycles=1, peak_mul=1.0)
     S.Cyclic(0.1, 0.1, 1, gamma=1.0)
-    S.ExponentialDecay(1.0, 1.0, min_lr=1.0)
+    S.Exponential(1.0, 1.0, min_lr=1.0)
     S.OneCycle(1.0, 100, pct_start=0.5, three_phase=True)
     S.Piecewise([], [0.1])
     S.Join([S.Constant(0.1)], [])
@@ -370,7 +377,7 @@ def _one_weight_model(schedule):
         # Cycles of 6 steps: steps 2**24 - 1, 2**24, 2**24 + 1 sit at 3, 4, 5.
         (S.Cyclic(0.25, 1.0, step_size=3), [1.0, 0.25 + 0.75 * 2 / 3, 0.25 + 0.75 / 3]),
         # A staircase level that starts at 2**24 + 1.
-        (S.StepDecay(1.0, step_size=2**24 + 1, gamma=0.5), [1.0, 1.0, 0.5]),
+        (S.StepDecay(1.0, decay_steps=2**24 + 1, gamma=0.5), [1.0, 1.0, 0.5]),
     ],
     ids=["piecewise", "cyclic", "step_decay"],
 )
@@ -386,3 +393,117 @@ def test_optimizer_applies_the_exact_lr_at_2_24(schedule, expected):
         weights.append(float(model.get_weights()[0][0, 0]))
     assert int(ops.convert_to_numpy(model.optimizer.iterations)) == 2**24 + 2
     np.testing.assert_allclose(-np.diff(weights), expected, rtol=1e-6, atol=0)
+
+
+# --------------------------------------------------------------------------- deprecated names
+
+
+def exponential_closed_form(t, initial, rate, period, floor):
+    """max(floor, initial * rate ** floor(t / period)), in float64."""
+    return np.maximum(floor, initial * rate ** np.floor(np.asarray(t, "float64") / period))
+
+
+def test_deprecated_exponential_decay_warns_and_equals_exponential():
+    with pytest.warns(DeprecationWarning, match=r"ExponentialDecay.*keras_lr\.schedules\.Exponential"):
+        old = S.ExponentialDecay(0.1, 0.5, 3, min_lr=0.004)
+    new = S.Exponential(0.1, 0.5, 3, min_lr=0.004)
+    assert isinstance(old, S.Exponential)
+    assert old.get_config() == new.get_config() == {
+        "initial_lr": 0.1, "decay_rate": 0.5, "decay_steps": 3.0, "min_lr": 0.004, "staircase": True
+    }
+    expected = exponential_closed_form(STEPS, 0.1, 0.5, 3, 0.004)
+    np.testing.assert_allclose(old.values(STEPS), expected, rtol=1e-6)
+    np.testing.assert_array_equal(old.values(STEPS), new.values(STEPS))
+    # Its own config round trip keeps the old class (and warns again).
+    with pytest.warns(DeprecationWarning):
+        restored = S.ExponentialDecay.from_config(json.loads(json.dumps(old.get_config())))
+    assert type(restored) is S.ExponentialDecay
+
+
+def test_new_names_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        S.Exponential(0.1, 0.5)
+        S.StepDecay(0.1, decay_steps=3)
+        S.Polynomial(0.1, total_steps=3)
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(S.Polynomial(0.1, total_steps=3))
+        )
+
+
+def test_model_saved_with_the_old_exponential_decay_loads(tmp_path):
+    """A `.keras` file whose optimizer holds `keras_lr>ExponentialDecay` (the name
+    before the rename, written here into the file by hand) still loads."""
+    model = _tiny_model(S.Exponential(0.1, 0.5, 2, min_lr=0.01))
+    x = np.ones((24, 3), "float32")
+    model.fit(x, np.zeros((24, 1), "float32"), batch_size=8, epochs=1, verbose=0)  # 3 steps
+    new_path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    model.save(new_path)
+    with zipfile.ZipFile(new_path) as source, zipfile.ZipFile(old_path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                text = data.decode()
+                assert text.count('"keras_lr>Exponential"') == 1
+                text = text.replace('"keras_lr>Exponential"', '"keras_lr>ExponentialDecay"')
+                text = text.replace('"class_name": "Exponential"', '"class_name": "ExponentialDecay"')
+                data = text.encode()
+            target.writestr(item, data)
+
+    with pytest.warns(DeprecationWarning, match="ExponentialDecay"):
+        loaded = keras.saving.load_model(old_path)
+    restored = loaded.optimizer._learning_rate
+    assert type(restored) is S.ExponentialDecay
+    assert int(ops.convert_to_numpy(loaded.optimizer.iterations)) == 3
+    current = float(ops.convert_to_numpy(loaded.optimizer.learning_rate))
+    np.testing.assert_allclose(current, 0.1 * 0.5, rtol=1e-6)  # step 3: floor(3 / 2) = 1 factor
+    np.testing.assert_allclose(
+        restored.values(STEPS), exponential_closed_form(STEPS, 0.1, 0.5, 2, 0.01), rtol=1e-6
+    )
+
+
+def test_deprecated_step_size_of_step_decay():
+    expected = np.maximum(0.02, 0.8 * 0.5 ** np.floor(STEPS / 4.0))
+    with pytest.warns(DeprecationWarning, match=r"`step_size`.*`decay_steps`"):
+        old = S.StepDecay(0.8, step_size=4, gamma=0.5, min_lr=0.02)
+    assert old.get_config() == {"initial_lr": 0.8, "decay_steps": 4.0, "gamma": 0.5, "min_lr": 0.02}
+    np.testing.assert_allclose(old.values(STEPS), expected, rtol=1e-6)
+    np.testing.assert_array_equal(old.values(STEPS), S.StepDecay(0.8, 4, 0.5, 0.02).values(STEPS))
+    # A config saved before the rename.
+    old_config = {"initial_lr": 0.8, "step_size": 4.0, "gamma": 0.5, "min_lr": 0.02}
+    with pytest.warns(DeprecationWarning, match="step_size"):
+        restored = S.StepDecay.from_config(old_config)
+    np.testing.assert_allclose(restored.values(STEPS), expected, rtol=1e-6)
+    with pytest.raises(TypeError, match="both `decay_steps` and its deprecated name `step_size`"):
+        S.StepDecay(0.8, decay_steps=4, step_size=4)
+    with pytest.raises(TypeError, match="multiple values"):
+        S.StepDecay(0.8, 4, step_size=4)
+
+
+def test_deprecated_decay_steps_of_polynomial():
+    # (1 - min(t, 8) / 8) ** 2 * (0.5 - 0.1) + 0.1
+    expected = (1 - np.minimum(STEPS, 8) / 8.0) ** 2 * 0.4 + 0.1
+    with pytest.warns(DeprecationWarning, match=r"`decay_steps`.*`total_steps`"):
+        old = S.Polynomial(0.5, decay_steps=8, end_lr=0.1, power=2.0)
+    assert old.get_config() == {"initial_lr": 0.5, "total_steps": 8.0, "end_lr": 0.1, "power": 2.0}
+    np.testing.assert_allclose(old.values(STEPS), expected, rtol=1e-6)
+    old_config = {"initial_lr": 0.5, "decay_steps": 8.0, "end_lr": 0.1, "power": 2.0}
+    with pytest.warns(DeprecationWarning, match="decay_steps"):
+        restored = keras.saving.deserialize_keras_object(
+            {"module": "keras_lr.schedules", "class_name": "Polynomial",
+             "config": old_config, "registered_name": "keras_lr>Polynomial"}
+        )
+    assert type(restored) is S.Polynomial
+    np.testing.assert_allclose(restored.values(STEPS), expected, rtol=1e-6)
+    with pytest.raises(TypeError, match="deprecated name `decay_steps`"):
+        S.Polynomial(0.5, total_steps=8, decay_steps=8)
+
+
+def test_deprecated_keywords_of_the_formulas():
+    t = np.arange(10)
+    with pytest.warns(DeprecationWarning, match="step_size"):
+        got = schedule_math.step_decay(t, 1.0, step_size=3, gamma=0.5)
+    np.testing.assert_allclose(ops.convert_to_numpy(got), 0.5 ** np.floor(t / 3), rtol=1e-6)
+    with pytest.warns(DeprecationWarning, match="decay_steps"):
+        got = schedule_math.polynomial(t, 1.0, decay_steps=4)
+    np.testing.assert_allclose(ops.convert_to_numpy(got), 1 - np.minimum(t, 4) / 4, rtol=1e-6)

@@ -6,14 +6,17 @@ from keras_lr.callbacks.plateau import ReduceLROnPlateau
 from keras_lr.callbacks.schedulers import (
     CyclicLR,
     ExponentDecayScheduler,
+    ExponentialLR,
     OneCycleLR,
     ScheduleCallback,
     WarmupCosineDecay,
+    WarmupCosineLR,
 )
 
 __all__ = [
     "CyclicLR",
     "ExponentDecayScheduler",
+    "ExponentialLR",
     "LRFinder",
     "LRLogger",
     "OneCycleLR",
@@ -21,4 +24,5 @@ __all__ = [
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "WarmupCosineDecay",
+    "WarmupCosineLR",
 ]

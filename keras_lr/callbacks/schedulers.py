@@ -21,7 +21,15 @@ from keras_lr import schedules
 from keras_lr._io import print_msg
 from keras_lr.callbacks import _control
 
-__all__ = ["ScheduleCallback", "ExponentDecayScheduler", "WarmupCosineDecay", "CyclicLR", "OneCycleLR"]
+__all__ = [
+    "ScheduleCallback",
+    "ExponentialLR",
+    "WarmupCosineLR",
+    "CyclicLR",
+    "OneCycleLR",
+    "ExponentDecayScheduler",
+    "WarmupCosineDecay",
+]
 
 
 def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +231,7 @@ class ScheduleCallback(keras.callbacks.Callback):
         self._recorded_step = now
 
 
-class ExponentDecayScheduler(ScheduleCallback):
+class ExponentialLR(ScheduleCallback):
     """Exponential LR decay with a floor, per epoch or per step.
 
     ```
@@ -232,8 +240,10 @@ class ExponentDecayScheduler(ScheduleCallback):
     with `t / decay_steps` floored when `staircase=True`. With `unit="epoch"`,
     `t` is the absolute epoch index (so `initial_epoch` is honoured on resume);
     with `unit="step"`, `t` is the optimizer's step. The formula is
-    `keras_lr.schedule_math.exponential`; `keras_lr.schedules.ExponentialDecay`
-    is the same schedule for an optimizer. Units and resuming:
+    `keras_lr.schedule_math.exponential`; `keras_lr.schedules.Exponential`
+    is the same schedule for an optimizer. (This callback was called
+    `ExponentDecayScheduler` before; that name stays one release as a
+    deprecated alias.) Units and resuming:
     [the schedules guide](../guide/schedules.md#per-step-or-per-epoch).
 
     Args:
@@ -248,7 +258,7 @@ class ExponentDecayScheduler(ScheduleCallback):
     Example:
 
     ```python
-    scheduler = keras_lr.ExponentDecayScheduler(1e-3, 0.9, min_lr=1e-5)
+    scheduler = keras_lr.ExponentialLR(1e-3, 0.9, min_lr=1e-5)
     history = model.fit(x, y, epochs=20, callbacks=[scheduler])
     history.history["learning_rate"]  # 1e-3, 9e-4, 8.1e-4, ...
     ```
@@ -265,18 +275,20 @@ class ExponentDecayScheduler(ScheduleCallback):
         unit: str = "epoch",
         verbose: int = 0,
     ) -> None:
-        schedule = schedules.ExponentialDecay(**_schedule_arguments(locals()))
+        schedule = schedules.Exponential(**_schedule_arguments(locals()))
         super().__init__(schedule, unit=unit, verbose=verbose)
 
 
-class WarmupCosineDecay(ScheduleCallback):
+class WarmupCosineLR(ScheduleCallback):
     """Linear warmup, hold, then cosine decay with optional warm restarts.
 
     See `keras_lr.schedules.WarmupCosine` for the exact formula and its
     equivalence with Keras' `CosineDecay` and PyTorch's
     `CosineAnnealingWarmRestarts`. The restarts are those of SGDR (Loshchilov
     and Hutter, 2017). Applied as `ScheduleCallback` applies any schedule
-    ([the schedules guide](../guide/schedules.md)).
+    ([the schedules guide](../guide/schedules.md)). (This callback was called
+    `WarmupCosineDecay` before; that name stays one release as a deprecated
+    alias.)
 
     Args:
         peak_lr: the LR at the end of warmup.
@@ -296,7 +308,7 @@ class WarmupCosineDecay(ScheduleCallback):
 
     ```python
     steps = epochs * math.ceil(len(x) / batch_size)
-    scheduler = keras_lr.WarmupCosineDecay(3e-3, steps, warmup_steps=steps // 10)
+    scheduler = keras_lr.WarmupCosineLR(3e-3, steps, warmup_steps=steps // 10)
     model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[scheduler])
     ```
     """
@@ -576,3 +588,25 @@ class OneCycleLR(_MomentumCycling):
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (`OneCycleLR.from_config(config)` rebuilds it)."""
         return {**self.schedule.get_config(), **self._momentum_config()}
+
+
+class ExponentDecayScheduler(ExponentialLR):
+    """Deprecated alias of `ExponentialLR` (same arguments, same behaviour).
+
+    Kept for one release; constructing it emits a `DeprecationWarning`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check.warn_renamed("keras_lr.ExponentDecayScheduler", "keras_lr.ExponentialLR")
+        super().__init__(*args, **kwargs)
+
+
+class WarmupCosineDecay(WarmupCosineLR):
+    """Deprecated alias of `WarmupCosineLR` (same arguments, same behaviour).
+
+    Kept for one release; constructing it emits a `DeprecationWarning`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check.warn_renamed("keras_lr.WarmupCosineDecay", "keras_lr.WarmupCosineLR")
+        super().__init__(*args, **kwargs)

@@ -22,8 +22,8 @@ STEPS = 6
 
 def owners():
     return {
-        "step_scheduler": lambda: keras_lr.WarmupCosineDecay(0.5, 40, warmup_steps=3),
-        "epoch_scheduler": lambda: keras_lr.ExponentDecayScheduler(0.5, 0.5, unit="epoch"),
+        "step_scheduler": lambda: keras_lr.WarmupCosineLR(0.5, 40, warmup_steps=3),
+        "epoch_scheduler": lambda: keras_lr.ExponentialLR(0.5, 0.5, unit="epoch"),
         "lr_finder": lambda: keras_lr.LRFinder(1e-3, 1.0, num_steps=40, restore=False),
     }
 

@@ -44,7 +44,7 @@ def source_keras_schedule():
 
 
 def source_keras_lr_schedule():
-    schedule = keras_lr.schedules.Polynomial(0.1, decay_steps=20, end_lr=0.01)
+    schedule = keras_lr.schedules.Polynomial(0.1, total_steps=20, end_lr=0.01)
     t = np.minimum(np.arange(N), 20)
     return keras.optimizers.SGD(learning_rate=schedule), [], 0.09 * (1 - t / 20) + 0.01
 
@@ -57,7 +57,7 @@ def source_step_scheduler():
 
 
 def source_epoch_scheduler():
-    callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.02)
+    callback = keras_lr.ExponentialLR(0.1, 0.5, min_lr=0.02)
     per_epoch = np.maximum(0.02, 0.1 * 0.5 ** np.arange(EPOCHS))
     return keras.optimizers.SGD(learning_rate=0.5), [callback], np.repeat(per_epoch, STEPS)
 

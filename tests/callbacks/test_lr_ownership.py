@@ -176,12 +176,12 @@ def test_two_finders_in_one_fit_are_refused_naming_both():
     assert_trains_at_the_users_lr(model)
 
 
-@pytest.mark.parametrize("other", ["WarmupCosineDecay", "CyclicLR", "ExponentDecayScheduler"])
+@pytest.mark.parametrize("other", ["WarmupCosineLR", "CyclicLR", "ExponentialLR"])
 def test_a_finder_and_a_scheduler_in_one_fit_are_refused_naming_both(other):
     schedulers = {
-        "WarmupCosineDecay": lambda: keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=5),
+        "WarmupCosineLR": lambda: keras_lr.WarmupCosineLR(0.1, 100, warmup_steps=5),
         "CyclicLR": lambda: keras_lr.CyclicLR(0.01, 0.1, step_size=4),
-        "ExponentDecayScheduler": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5),
+        "ExponentialLR": lambda: keras_lr.ExponentialLR(0.1, 0.5),
     }
     model = one_weight_model()
     finder = keras_lr.LRFinder(1e-3, 1.0, 8, verbose=0)

@@ -64,13 +64,13 @@ def warmup_cosine(t, peak, total, warmup):
     return 0.5 * peak * (1.0 + math.cos(math.pi * progress))
 
 
-@pytest.mark.parametrize("make", ["WarmupCosineDecay", "CyclicLR", "ExponentDecayScheduler"])
+@pytest.mark.parametrize("make", ["WarmupCosineLR", "CyclicLR", "ExponentialLR"])
 def test_no_python_of_keras_lr_per_steady_step(make, backend):
     """TF and JAX: the schedule is in the compiled step; PyTorch (eager): at most 2 calls."""
     callbacks = {
-        "WarmupCosineDecay": lambda: keras_lr.WarmupCosineDecay(0.1, 1000, warmup_steps=10),
+        "WarmupCosineLR": lambda: keras_lr.WarmupCosineLR(0.1, 1000, warmup_steps=10),
         "CyclicLR": lambda: keras_lr.CyclicLR(0.01, 0.1, step_size=20),
-        "ExponentDecayScheduler": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.9, decay_steps=10, unit="step"),
+        "ExponentialLR": lambda: keras_lr.ExponentialLR(0.1, 0.9, decay_steps=10, unit="step"),
     }
     model = one_weight_model()
     x, y = data(120)
@@ -87,7 +87,7 @@ def test_no_python_of_keras_lr_per_steady_step(make, backend):
 def test_a_retrace_for_the_last_partial_batch_still_uses_the_schedule():
     # 10 samples in batches of 4: the last batch has 2 (TensorFlow and JAX retrace the step for it).
     model = one_weight_model()
-    callback = keras_lr.WarmupCosineDecay(0.2, 12, warmup_steps=2)
+    callback = keras_lr.WarmupCosineLR(0.2, 12, warmup_steps=2)
     x, y = data(10)
     model.fit(x, y, batch_size=4, epochs=3, verbose=0, shuffle=False, callbacks=[callback])
     expected = [warmup_cosine(t, 0.2, 12, 2) for t in range(9)]
@@ -122,7 +122,7 @@ def test_a_plateau_factor_is_applied_exactly_from_the_next_epoch():
 
 def test_learning_rates_reads_like_a_list_of_floats():
     model = one_weight_model()
-    callback = keras_lr.WarmupCosineDecay(0.2, 12, warmup_steps=2)
+    callback = keras_lr.WarmupCosineLR(0.2, 12, warmup_steps=2)
     x, y = data(16)
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False, callbacks=[callback])
     expected = [warmup_cosine(t, 0.2, 12, 2) for t in range(4)]
@@ -142,7 +142,7 @@ def test_recording_retains_8_bytes_per_update():
     """A step scheduler's record: one float64 per update (a list held ~32 bytes plus its float)."""
     model = one_weight_model()
     model.optimizer.build(model.trainable_variables)
-    callback = keras_lr.WarmupCosineDecay(0.1, 40_000, warmup_steps=100)
+    callback = keras_lr.WarmupCosineLR(0.1, 40_000, warmup_steps=100)
     callback.set_model(model)
     callback.on_train_begin()
     callback.on_epoch_end(0)

@@ -150,7 +150,7 @@ def test_scales_a_scheduler_callback(one_weight, plateau_first):
     case = dict(factor=0.5, patience=2)
     reductions = keras_reduction_epochs(one_weight, epochs, **case)
     model = one_weight.model(0.01)
-    scheduler = keras_lr.WarmupCosineDecay(0.1, total, warmup_steps=8)
+    scheduler = keras_lr.WarmupCosineLR(0.1, total, warmup_steps=8)
     plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", **case)
     callbacks = [Scripted(SCORES), plateau, scheduler] if plateau_first else [Scripted(SCORES), scheduler, plateau]
     history, recorder = one_weight.fit(model, callbacks, epochs=epochs)
@@ -166,7 +166,7 @@ def test_min_lr_floors_the_scaled_schedule_but_never_raises_it(one_weight):
     case = dict(factor=0.1, patience=1)
     reductions = keras_reduction_epochs(one_weight, epochs, **case)
     model = one_weight.model(0.01)
-    scheduler = keras_lr.WarmupCosineDecay(0.1, total, warmup_steps=8)
+    scheduler = keras_lr.WarmupCosineLR(0.1, total, warmup_steps=8)
     plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", min_lr=min_lr, **case)
     _, recorder = one_weight.fit(model, [Scripted(SCORES), scheduler, plateau], epochs=epochs)
     raw = cosine_lrs(epochs * STEPS, 0.1, total, 8)
@@ -191,7 +191,7 @@ def test_epoch_unit_scheduler(one_weight):
     case = dict(factor=0.5, patience=2)
     reductions = keras_reduction_epochs(one_weight, epochs, **case)
     model = one_weight.model(0.01)
-    scheduler = keras_lr.ExponentDecayScheduler(0.1, 0.9)
+    scheduler = keras_lr.ExponentialLR(0.1, 0.9)
     plateau = keras_lr.ReduceLROnPlateau(monitor="score", mode="min", **case)
     _, recorder = one_weight.fit(model, [Scripted(SCORES), scheduler, plateau], epochs=epochs)
     per_epoch = 0.1 * 0.9 ** np.arange(epochs)
@@ -277,8 +277,8 @@ def test_the_factor_on_a_scheduler_callback_lives_with_the_model(one_weight, tmp
 
 def _scheduler(unit, total):
     if unit == "step":
-        return keras_lr.WarmupCosineDecay(0.1, total * STEPS, warmup_steps=8)
-    return keras_lr.WarmupCosineDecay(0.1, total, warmup_steps=2, unit="epoch")
+        return keras_lr.WarmupCosineLR(0.1, total * STEPS, warmup_steps=8)
+    return keras_lr.WarmupCosineLR(0.1, total, warmup_steps=2, unit="epoch")
 
 
 def _scheduled_lrs(unit, epochs, total):

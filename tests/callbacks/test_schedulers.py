@@ -8,6 +8,7 @@ kernel of a one-weight model into the running sum of the LRs applied.
 
 import math
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -95,7 +96,7 @@ N_STEPS = 6 * STEPS  # six epochs of six updates
 
 EXACT_CASES = {
     "warmup_hold_cosine_2_cycles": (
-        lambda: keras_lr.WarmupCosineDecay(
+        lambda: keras_lr.WarmupCosineLR(
             0.1,
             30,
             warmup_steps=5,
@@ -108,7 +109,7 @@ EXACT_CASES = {
         lambda: warmup_hold_cosine_lrs(N_STEPS, 0.1, 30, 5, 0.01, 3, 0.005, 2, 0.5),
     ),
     "warmup_cosine_vs_keras_CosineDecay": (
-        lambda: keras_lr.WarmupCosineDecay(
+        lambda: keras_lr.WarmupCosineLR(
             0.1, 30, warmup_steps=7, warmup_start_lr=0.02, min_lr=0.004
         ),
         lambda: keras_lrs(
@@ -123,7 +124,7 @@ EXACT_CASES = {
         ),
     ),
     "cosine_restarts_vs_torch": (
-        lambda: keras_lr.WarmupCosineDecay(0.1, N_STEPS, min_lr=0.01, cycles=2, cycle_mul=2.0),
+        lambda: keras_lr.WarmupCosineLR(0.1, N_STEPS, min_lr=0.01, cycles=2, cycle_mul=2.0),
         lambda: torch_lrs(
             N_STEPS,
             lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
@@ -170,13 +171,13 @@ EXACT_CASES = {
         ),
     ),
     "exponential_step_unit": (
-        lambda: keras_lr.ExponentDecayScheduler(
+        lambda: keras_lr.ExponentialLR(
             0.1, 0.8, decay_steps=2, min_lr=0.02, staircase=False, unit="step"
         ),
         lambda: exponential_lrs(np.arange(N_STEPS), 0.1, 0.8, 2, 0.02, staircase=False),
     ),
     "exponential_step_unit_staircase": (
-        lambda: keras_lr.ExponentDecayScheduler(0.1, 0.7, decay_steps=4, min_lr=0.01, unit="step"),
+        lambda: keras_lr.ExponentialLR(0.1, 0.7, decay_steps=4, min_lr=0.01, unit="step"),
         lambda: exponential_lrs(np.arange(N_STEPS), 0.1, 0.7, 4, 0.01, staircase=True),
     ),
     "one_cycle_cos_vs_torch": (
@@ -246,7 +247,7 @@ def test_the_oracles_are_not_trivial():
 
 @pytest.mark.smoke
 def test_epoch_unit_is_constant_within_an_epoch_and_floored(one_weight):
-    callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.02)  # unit="epoch"
+    callback = keras_lr.ExponentialLR(0.1, 0.5, min_lr=0.02)  # unit="epoch"
     model = one_weight.model(learning_rate=0.5)
 
     history, recorder = one_weight.fit(model, [callback], epochs=5, per_batch=True)
@@ -258,7 +259,7 @@ def test_epoch_unit_is_constant_within_an_epoch_and_floored(one_weight):
 
 
 def test_epoch_unit_decay_steps_and_no_staircase(one_weight):
-    callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, decay_steps=2, staircase=False)
+    callback = keras_lr.ExponentialLR(0.1, 0.5, decay_steps=2, staircase=False)
     model = one_weight.model(learning_rate=0.5)
 
     history, recorder = one_weight.fit(model, [callback], epochs=4)
@@ -269,7 +270,7 @@ def test_epoch_unit_decay_steps_and_no_staircase(one_weight):
 
 
 def test_warmup_cosine_in_epochs(one_weight):
-    callback = keras_lr.WarmupCosineDecay(
+    callback = keras_lr.WarmupCosineLR(
         0.1, 4, warmup_steps=1, warmup_start_lr=0.02, unit="epoch"
     )
     model = one_weight.model(learning_rate=0.5)
@@ -345,7 +346,7 @@ def test_steps_per_execution(one_weight, case, batches_per_epoch):
 
 @pytest.mark.backends("tensorflow", "jax")
 def test_epoch_unit_with_steps_per_execution(one_weight):
-    callback = keras_lr.ExponentDecayScheduler(0.1, 0.5)
+    callback = keras_lr.ExponentialLR(0.1, 0.5)
     model = one_weight.model(learning_rate=0.5, steps_per_execution=4)
 
     history, recorder = one_weight.fit(model, [callback], epochs=3, steps_per_epoch_of_data=10)
@@ -358,11 +359,11 @@ def test_epoch_unit_with_steps_per_execution(one_weight):
 # Several fit calls, and resuming from a checkpoint ---------------------------
 
 CONTINUATION_CASES = {
-    "warmup_cosine": lambda: keras_lr.WarmupCosineDecay(
+    "warmup_cosine": lambda: keras_lr.WarmupCosineLR(
         0.1, 20, warmup_steps=4, warmup_start_lr=0.01, hold_steps=2, min_lr=0.005, cycles=2
     ),
     "one_cycle": lambda: keras_lr.OneCycleLR(0.1, 4 * STEPS),
-    "exponential_epoch": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.02),
+    "exponential_epoch": lambda: keras_lr.ExponentialLR(0.1, 0.5, min_lr=0.02),
 }
 
 CONTINUATION_EXPECTED = {
@@ -468,7 +469,7 @@ def test_two_scheduler_callbacks_are_refused(one_weight):
 
 
 def _distributed_fit(one_weight, make_model):
-    callback = keras_lr.WarmupCosineDecay(
+    callback = keras_lr.WarmupCosineLR(
         0.1, 10, warmup_steps=3, warmup_start_lr=0.01, hold_steps=1, min_lr=0.005, cycles=2
     )
     logger = keras_lr.LRLogger(per_batch=True)
@@ -527,7 +528,7 @@ def test_tf_mirrored_strategy(one_weight, mirrored_strategy):
 @pytest.mark.parametrize("dtype", [None, "float32"], ids=["float16_compute", "float32_layer"])
 def test_mixed_float16(one_weight, dtype):
     keras.mixed_precision.set_global_policy("mixed_float16")
-    callback = keras_lr.WarmupCosineDecay(
+    callback = keras_lr.WarmupCosineLR(
         1e-2, 20, warmup_steps=4, warmup_start_lr=1e-3, hold_steps=2, min_lr=5e-4, cycles=2
     )
     logger = keras_lr.LRLogger(per_batch=True)
@@ -547,9 +548,9 @@ def test_mixed_float16(one_weight, dtype):
 
 SCHEDULERS = {
     "ScheduleCallback": lambda: keras_lr.ScheduleCallback(keras_lr.schedules.Constant(0.1)),
-    "ExponentDecayScheduler": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5),
-    "ExponentDecayScheduler_step": lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, unit="step"),
-    "WarmupCosineDecay": lambda: keras_lr.WarmupCosineDecay(0.1, 10),
+    "ExponentialLR": lambda: keras_lr.ExponentialLR(0.1, 0.5),
+    "ExponentialLR_step": lambda: keras_lr.ExponentialLR(0.1, 0.5, unit="step"),
+    "WarmupCosineLR": lambda: keras_lr.WarmupCosineLR(0.1, 10),
     "CyclicLR": lambda: keras_lr.CyclicLR(0.01, 0.1, 4),
     "OneCycleLR": lambda: keras_lr.OneCycleLR(0.1, 10),
 }
@@ -584,37 +585,37 @@ def _message(name, requirement, received):
 
 BAD_ARGUMENTS = [
     # (factory, argument, requirement regex or None, repr of the received value)
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=-1), "warmup_steps", ">= 0", "-1"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, hold_steps=-2), "hold_steps", ">= 0", "-2"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, warmup_steps=-1), "warmup_steps", ">= 0", "-1"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, hold_steps=-2), "hold_steps", ">= 0", "-2"),
     (
-        lambda: keras_lr.WarmupCosineDecay(0.1, 10, warmup_steps=6, hold_steps=4),
+        lambda: keras_lr.WarmupCosineLR(0.1, 10, warmup_steps=6, hold_steps=4),
         "total_steps",
         None,
         "10",
     ),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 0), "total_steps", None, "0"),
-    (lambda: keras_lr.WarmupCosineDecay(0, 100), "peak_lr", "> 0", "0"),
-    (lambda: keras_lr.WarmupCosineDecay(float("nan"), 100), "peak_lr", "a finite number", "nan"),
-    (lambda: keras_lr.WarmupCosineDecay(True, 100), "peak_lr", None, "True"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 0), "total_steps", None, "0"),
+    (lambda: keras_lr.WarmupCosineLR(0, 100), "peak_lr", "> 0", "0"),
+    (lambda: keras_lr.WarmupCosineLR(float("nan"), 100), "peak_lr", "a finite number", "nan"),
+    (lambda: keras_lr.WarmupCosineLR(True, 100), "peak_lr", None, "True"),
     (
-        lambda: keras_lr.WarmupCosineDecay(0.1, 100, warmup_start_lr=-0.1),
+        lambda: keras_lr.WarmupCosineLR(0.1, 100, warmup_start_lr=-0.1),
         "warmup_start_lr",
         None,
         "-0.1",
     ),
     (
-        lambda: keras_lr.WarmupCosineDecay(0.1, 100, warmup_start_lr=0.2),
+        lambda: keras_lr.WarmupCosineLR(0.1, 100, warmup_start_lr=0.2),
         "warmup_start_lr",
         None,
         "0.2",
     ),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, min_lr=-1e-3), "min_lr", None, "-0.001"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, min_lr=0.2), "min_lr", None, "0.2"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, cycles=0), "cycles", None, "0"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, cycles=1.5), "cycles", None, "1.5"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, cycle_mul=0), "cycle_mul", "> 0", "0"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, peak_mul=1.5), "peak_mul", None, "1.5"),
-    (lambda: keras_lr.WarmupCosineDecay(0.1, 100, unit="bogus"), "unit", None, "'bogus'"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, min_lr=-1e-3), "min_lr", None, "-0.001"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, min_lr=0.2), "min_lr", None, "0.2"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, cycles=0), "cycles", None, "0"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, cycles=1.5), "cycles", None, "1.5"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, cycle_mul=0), "cycle_mul", "> 0", "0"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, peak_mul=1.5), "peak_mul", None, "1.5"),
+    (lambda: keras_lr.WarmupCosineLR(0.1, 100, unit="bogus"), "unit", None, "'bogus'"),
     (lambda: keras_lr.CyclicLR(0.1, 0.05), "max_lr", None, "0.05"),
     (lambda: keras_lr.CyclicLR(0, 0.05), "base_lr", "> 0", "0"),
     (lambda: keras_lr.CyclicLR(0.01, 0.1, step_size=0), "step_size", "> 0", "0"),
@@ -629,13 +630,13 @@ BAD_ARGUMENTS = [
         None,
         "'epoch'",
     ),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, unit="bogus"), "unit", None, "'bogus'"),
-    (lambda: keras_lr.ExponentDecayScheduler(0, 0.5), "initial_lr", "> 0", "0"),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 0), "decay_rate", "> 0", "0"),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 1.5), "decay_rate", None, "1.5"),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, decay_steps=0), "decay_steps", "> 0", "0"),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=-1.0), "min_lr", ">= 0", "-1.0"),
-    (lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5, min_lr=0.2), "min_lr", None, "0.2"),
+    (lambda: keras_lr.ExponentialLR(0.1, 0.5, unit="bogus"), "unit", None, "'bogus'"),
+    (lambda: keras_lr.ExponentialLR(0, 0.5), "initial_lr", "> 0", "0"),
+    (lambda: keras_lr.ExponentialLR(0.1, 0), "decay_rate", "> 0", "0"),
+    (lambda: keras_lr.ExponentialLR(0.1, 1.5), "decay_rate", None, "1.5"),
+    (lambda: keras_lr.ExponentialLR(0.1, 0.5, decay_steps=0), "decay_steps", "> 0", "0"),
+    (lambda: keras_lr.ExponentialLR(0.1, 0.5, min_lr=-1.0), "min_lr", ">= 0", "-1.0"),
+    (lambda: keras_lr.ExponentialLR(0.1, 0.5, min_lr=0.2), "min_lr", None, "0.2"),
     (lambda: keras_lr.OneCycleLR(0.1, 100, cycle_momentum=1), "cycle_momentum", None, "1"),
     (lambda: keras_lr.OneCycleLR(0, 100), "max_lr", "> 0", "0"),
     (lambda: keras_lr.OneCycleLR(0.1, 1), "total_steps", "an integer >= 2", "1"),
@@ -680,25 +681,25 @@ def test_bad_arguments_raise_keras_style_errors(factory, name, requirement, rece
 
 def test_exact_messages_of_the_issue():
     with pytest.raises(ValueError) as info:
-        keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=-1)
+        keras_lr.WarmupCosineLR(0.1, 100, warmup_steps=-1)
     assert str(info.value) == "Argument `warmup_steps` must be >= 0. Received: warmup_steps=-1"
     with pytest.raises(ValueError, match=r"`total_steps` must be > .*warmup_steps \+ hold_steps"):
-        keras_lr.WarmupCosineDecay(0.1, 10, warmup_steps=6, hold_steps=4)
+        keras_lr.WarmupCosineLR(0.1, 10, warmup_steps=6, hold_steps=4)
     with pytest.raises(ValueError, match=r"`max_lr` must be >= .*base_lr"):
         keras_lr.CyclicLR(0.1, 0.05)
     with pytest.raises(ValueError, match=r"'triangular', 'triangular2', 'exp_range'"):
         keras_lr.CyclicLR(0.01, 0.1, mode="bogus")
     with pytest.raises(ValueError, match=r"'step', 'epoch'"):
-        keras_lr.ExponentDecayScheduler(0.1, 0.5, unit="bogus")
+        keras_lr.ExponentialLR(0.1, 0.5, unit="bogus")
     with pytest.raises(ValueError, match=r"`max_momentum` must be >= base_momentum"):
         keras_lr.OneCycleLR(0.1, 100, cycle_momentum=True, base_momentum=0.9, max_momentum=0.8)
 
 
 def test_edge_arguments_are_accepted():
-    keras_lr.WarmupCosineDecay(0.1, 10, warmup_steps=0, hold_steps=0, min_lr=0.1)
+    keras_lr.WarmupCosineLR(0.1, 10, warmup_steps=0, hold_steps=0, min_lr=0.1)
     keras_lr.CyclicLR(0.1, 0.1)  # max_lr == base_lr
     keras_lr.CyclicLR(0.01, 0.1, mode="exp_range", gamma=1.0)
-    keras_lr.ExponentDecayScheduler(0.1, 1.0, min_lr=0.1)
+    keras_lr.ExponentialLR(0.1, 1.0, min_lr=0.1)
     keras_lr.OneCycleLR(0.1, 10, cycle_momentum=False)
 
 
@@ -772,7 +773,7 @@ def _multi_optimizer_model(one_weight):
     "make",
     [
         lambda: keras_lr.ScheduleCallback(keras_lr.schedules.Constant(0.1)),
-        lambda: keras_lr.ExponentDecayScheduler(0.1, 0.5),
+        lambda: keras_lr.ExponentialLR(0.1, 0.5),
         lambda: keras_lr.LRLogger(),
         lambda: keras_lr.ReduceLROnPlateau(monitor="loss"),
     ],
@@ -839,7 +840,7 @@ def test_torch_reads_the_step_from_the_device_once_per_fit_not_per_step(one_weig
     for batches in (6, 24):
         reads.clear()
         model = one_weight.model(0.5)
-        callback = keras_lr.WarmupCosineDecay(0.1, 100, warmup_steps=5)
+        callback = keras_lr.WarmupCosineLR(0.1, 100, warmup_steps=5)
         _, recorder = one_weight.fit(model, [callback], epochs=2, steps_per_epoch_of_data=batches)
         one_weight.assert_lrs_applied(recorder, warmup_hold_cosine_lrs(2 * batches, 0.1, 100, 5, 0.0, 0, 0.0, 1, 1.0))
         counts.append(len(reads))
@@ -863,3 +864,50 @@ def test_a_callback_is_exact_past_float32_steps(one_weight, boundary):
     deltas = -np.diff(np.concatenate([[0.0], kernels]))
     assert_allclose(deltas, [1.0, 1.0, 0.5], rtol=1e-6)
     assert_allclose(callback.learning_rates, [1.0, 1.0, 0.5], rtol=1e-6)
+
+
+# Deprecated names, kept one release ------------------------------------------
+
+
+def test_deprecated_exponent_decay_scheduler(one_weight):
+    with pytest.warns(DeprecationWarning, match=r"ExponentDecayScheduler.*keras_lr\.ExponentialLR"):
+        callback = keras_lr.ExponentDecayScheduler(0.1, 0.5, decay_steps=2, min_lr=0.03)
+    assert isinstance(callback, keras_lr.ExponentialLR)
+    assert callback.unit == "epoch"  # the same default
+    new = keras_lr.ExponentialLR(0.1, 0.5, decay_steps=2, min_lr=0.03)
+    assert callback.schedule.get_config() == new.schedule.get_config()
+    # The schedule's config round trip.
+    restored = type(callback.schedule).from_config(callback.schedule.get_config())
+    assert restored.get_config() == new.schedule.get_config()
+    model = one_weight.model(learning_rate=0.5)
+
+    history, recorder = one_weight.fit(model, [callback], epochs=5)
+
+    per_epoch = np.maximum(0.03, 0.1 * 0.5 ** np.floor(np.arange(5) / 2))
+    one_weight.assert_lrs_applied(recorder, np.repeat(per_epoch, STEPS))
+    assert_allclose(history.history["learning_rate"], per_epoch, rtol=1e-6)
+
+
+def test_deprecated_warmup_cosine_decay(one_weight):
+    with pytest.warns(DeprecationWarning, match=r"WarmupCosineDecay.*keras_lr\.WarmupCosineLR"):
+        callback = keras_lr.WarmupCosineDecay(0.1, 20, warmup_steps=4, min_lr=0.01)
+    assert isinstance(callback, keras_lr.WarmupCosineLR)
+    assert callback.unit == "step"
+    new = keras_lr.WarmupCosineLR(0.1, 20, warmup_steps=4, min_lr=0.01)
+    assert callback.schedule.get_config() == new.schedule.get_config()
+    restored = type(callback.schedule).from_config(callback.schedule.get_config())
+    assert restored.get_config() == new.schedule.get_config()
+    model = one_weight.model(learning_rate=0.5)
+
+    _, recorder = one_weight.fit(model, [callback], epochs=3)
+
+    expected = warmup_hold_cosine_lrs(3 * STEPS, 0.1, 20, 4, 0.0, 0, 0.01, 1, 1.0)
+    one_weight.assert_lrs_applied(recorder, expected)
+    assert_allclose(callback.learning_rates, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_new_callback_names_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        keras_lr.ExponentialLR(0.1, 0.5)
+        keras_lr.WarmupCosineLR(0.1, 20)
