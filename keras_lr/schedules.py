@@ -443,6 +443,13 @@ class Polynomial(Schedule):
         self.total_steps = schedule_math.check_horizon("total_steps", total_steps)
         self.end_lr = schedule_math.check_lr("end_lr", end_lr, zero=True)
         self.power = schedule_math.check_lr("power", power, reason="the schedule computes in float32")
+        if self.power < float(np.finfo("float32").tiny):  # 0 in float32: 0 * log(0) is NaN
+            check.fail(
+                "power",
+                f">= {float(np.finfo('float32').tiny):.8g} (the smallest normal float32; "
+                "the schedule computes in float32)",
+                power,
+            )
         if self.initial_lr == 0 and self.end_lr == 0:
             check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
 
