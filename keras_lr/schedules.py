@@ -425,7 +425,8 @@ class Polynomial(Schedule):
             (as `total_steps` of `WarmupCosine` and `OneCycle`). Its former
             name `decay_steps` still works, with a DeprecationWarning.
         end_lr: the LR from `total_steps` on, `>= 0`. Defaults to 0.
-        power: the exponent, `> 0`. Defaults to 1 (linear).
+        power: the exponent, `> 0` (at least float32's smallest normal number).
+            Defaults to 1 (linear).
 
     Example:
 
