@@ -427,7 +427,8 @@ class Polynomial(Schedule):
             (as `total_steps` of `WarmupCosine` and `OneCycle`). Its former
             name `decay_steps` still works, with a DeprecationWarning.
         end_lr: the LR from `total_steps` on, `>= 0`. Defaults to 0.
-        power: the exponent, `> 0`. Defaults to 1 (linear).
+        power: the exponent, `> 0` (at least float32's smallest normal number).
+            Defaults to 1 (linear).
 
     Example:
 
@@ -445,6 +446,13 @@ class Polynomial(Schedule):
         self.total_steps = schedule_math.check_horizon("total_steps", total_steps)
         self.end_lr = schedule_math.check_lr("end_lr", end_lr, zero=True)
         self.power = schedule_math.check_lr("power", power, reason="the schedule computes in float32")
+        if self.power < float(np.finfo("float32").tiny):  # 0 in float32: 0 * log(0) is NaN
+            check.fail(
+                "power",
+                f">= {float(np.finfo('float32').tiny):.8g} (the smallest normal float32; "
+                "the schedule computes in float32)",
+                power,
+            )
         if self.initial_lr == 0 and self.end_lr == 0:
             check.fail("end_lr", "> 0 when `initial_lr` is 0", end_lr)
 

@@ -263,6 +263,7 @@ BAD_ARGUMENTS = [
     (lambda: S.StepDecay(1.0, 10, gamma=1.5), "gamma", "1.5", None),
     (lambda: S.Polynomial(1.0, 0), "total_steps", "0", "> 0"),
     (lambda: S.Polynomial(1.0, 10, power=0), "power", "0", "> 0"),
+    (lambda: S.Polynomial(1.0, 10, power=1e-46), "power", "1e-46", None),
     (lambda: S.Polynomial(1.0, 10, end_lr=-1), "end_lr", "-1", ">= 0"),
     (lambda: S.Piecewise([10, 5], [1.0, 0.5, 0.1]), "boundaries", "[10, 5]", None),
     (lambda: S.Piecewise([10, 10], [1.0, 0.5, 0.1]), "boundaries", "[10, 10]", None),
