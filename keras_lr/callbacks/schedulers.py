@@ -10,6 +10,7 @@ and how every change is undone (docs/guide/ownership.md).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -596,6 +597,7 @@ class ExponentDecayScheduler(ExponentialLR):
     Kept for one release; constructing it emits a `DeprecationWarning`.
     """
 
+    @functools.wraps(ExponentialLR.__init__)  # its signature, for inspect and the docs
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check.warn_renamed("keras_lr.ExponentDecayScheduler", "keras_lr.ExponentialLR")
         super().__init__(*args, **kwargs)
@@ -607,6 +609,7 @@ class WarmupCosineDecay(WarmupCosineLR):
     Kept for one release; constructing it emits a `DeprecationWarning`.
     """
 
+    @functools.wraps(WarmupCosineLR.__init__)  # its signature, for inspect and the docs
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         check.warn_renamed("keras_lr.WarmupCosineDecay", "keras_lr.WarmupCosineLR")
         super().__init__(*args, **kwargs)
