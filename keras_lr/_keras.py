@@ -473,6 +473,31 @@ def train_function(model: Any) -> Any:
     return _require(model, "train_function")
 
 
+# Before Keras 3.15 (3.5 checked), the train function that TensorFlow's and JAX's
+# `make_train_function` build looks `self.train_step` up when it is traced (at its first
+# call), not when it is built: keras_lr's step function must be the model's `train_step`
+# during each call there, which costs one Python call per step on those versions.
+TRAIN_STEP_LOOKED_UP_AT_TRACE = KERAS_VERSION < (3, 15)
+
+
+def _with_train_step(model: Any, built: Any, step: Callable[..., Any]) -> Callable[..., Any]:
+    """`built`, called with `step` as the model's instance-level `train_step` (old Keras)."""
+    state = vars(model)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        previous = state.get("train_step")
+        state["train_step"] = step
+        try:
+            return built(*args, **kwargs)
+        finally:
+            if previous is None:
+                state.pop("train_step", None)
+            else:
+                state["train_step"] = previous
+
+    return call
+
+
 def train_step_looked_up_per_call() -> bool:
     """Whether the train function Keras builds looks `model.train_step` up at each call.
 
@@ -603,6 +628,7 @@ class TrainFunctionSwap:
                     return train_step(*args, **kwargs)
 
             state["train_step"] = step
+        own_step = state["train_step"]
         try:
             type(model).make_train_function(model, force=True)
         finally:
@@ -612,6 +638,8 @@ class TrainFunctionSwap:
                 state.pop("train_step", None)
         built = model.train_function
         model.train_function = current
+        if patch is not None and TRAIN_STEP_LOOKED_UP_AT_TRACE:
+            return _with_train_step(model, built, own_step)
         return built
 
     def release(self) -> None:
