@@ -577,6 +577,27 @@ class LRControl:
         steps = update_step(self.optimizer, np.asarray(update_indices, dtype="int64"))
         return schedule_values(self.momentum[1], steps)
 
+    def applied_runs(
+        self, first: int, stop: int
+    ) -> list[tuple[Callable[[Any], Any], int, int, int]] | None:
+        """Updates `first` to `stop - 1` as `(schedule, first update, count, k)` runs.
+
+        The same LRs as `applied_lrs`, without computing them (a record reads
+        them on demand); None when no step schedule of keras_lr's sets the LR.
+        """
+        if not (self.step_scheduled and self.segments):
+            return None
+        k = _keras.accumulation(self.optimizer)
+        runs = []
+        for index, (start, schedule) in enumerate(self.segments):
+            low = first if index == 0 else max(start, first)  # as `applied_lrs`: segment 0
+            high = stop  # also holds the updates before its start
+            if index + 1 < len(self.segments):
+                high = min(self.segments[index + 1][0], stop)
+            if high > low:
+                runs.append((schedule, low, high - low, k))
+        return runs
+
     def applied_lrs(self, update_indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """The LR each of the (0-based) updates used, host-side."""
         update_indices = np.asarray(update_indices, dtype="int64")

@@ -10,9 +10,10 @@ and how every change is undone (docs/guide/ownership.md).
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import keras
 import numpy as np
@@ -39,23 +40,40 @@ def _schedule_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in arguments.items() if name not in own}
 
 
+class _Run(NamedTuple):
+    """`count` updates from update `first` that used `schedule` (with `k`-step accumulation)."""
+
+    schedule: Callable[[Any], Any]
+    first: int
+    count: int
+    k: int
+
+    def values(self, low: int, high: int) -> np.ndarray:
+        """The LRs of this run's updates `low` to `high` (0-based within the run)."""
+        updates = np.arange(self.first + low, self.first + high, dtype="int64")
+        return np.asarray(_control.schedule_values(self.schedule, updates * self.k + self.k - 1))
+
+
 class LRRecord(Sequence[float]):
-    """The LRs a scheduler applied: a sequence of floats held in one float64 array.
+    """The LRs a scheduler applied, one per update, as a sequence of floats.
 
     It reads like a list of floats (`len`, indexing, slicing, iteration,
-    `==` with a list, `np.asarray`) and costs 8 bytes per entry: the array
-    grows geometrically, as a Python list does, but holds no float objects.
+    `==` with a list, `np.asarray`). A step schedule's updates are held as
+    runs `(schedule, first update, count)` and their LRs computed from the
+    schedule when read, so the record does not grow with the steps; values
+    appended one by one (an epoch-unit scheduler's) are held in a float64
+    array (8 bytes each).
     """
 
-    __slots__ = ("_values", "_size")
+    __slots__ = ("_chunks", "_ends")
 
     def __init__(self, values: Iterable[float] = ()) -> None:
-        self._values = np.zeros(0)
-        self._size = 0
+        self._chunks: list[_Run | np.ndarray] = []
+        self._ends: list[int] = []  # the record's length at the end of each chunk
         self.extend(values)
 
     def __len__(self) -> int:
-        return self._size
+        return self._ends[-1] if self._ends else 0
 
     @overload
     def __getitem__(self, index: int) -> float: ...
@@ -65,54 +83,82 @@ class LRRecord(Sequence[float]):
 
     def __getitem__(self, index: int | slice) -> float | list[float]:
         if isinstance(index, slice):
-            return self._values[: self._size][index].tolist()
-        size = self._size
+            return self._array()[index].tolist()
+        size = len(self)
         if not -size <= index < size:
             raise IndexError("LRRecord index out of range")
-        return float(self._values[index % size])
+        index %= size
+        which = bisect.bisect_right(self._ends, index)
+        start = self._ends[which - 1] if which else 0
+        chunk = self._chunks[which]
+        if isinstance(chunk, _Run):
+            return float(chunk.values(index - start, index - start + 1)[0])
+        return float(chunk[index - start])
+
+    def _array(self) -> np.ndarray:
+        parts = [c.values(0, c.count) if isinstance(c, _Run) else c for c in self._chunks]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def __iter__(self) -> Iterator[float]:
-        return iter(self._values[: self._size].tolist())
+        return iter(self._array().tolist())
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        values = self._values[: self._size]
-        return np.array(values, dtype=dtype) if copy or dtype is not None else values.copy()
+        values = self._array()
+        return values if dtype is None else values.astype(dtype)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LRRecord):
-            other = other._values[: other._size]
+            other = other._array()
         if not isinstance(other, (Sequence, np.ndarray)) or isinstance(other, str):
             return NotImplemented
-        return len(other) == self._size and bool(np.all(self._values[: self._size] == np.asarray(other)))
+        return len(other) == len(self) and bool(np.all(self._array() == np.asarray(other)))
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a list
 
     def __repr__(self) -> str:
-        return f"LRRecord({self._values[: self._size].tolist()!r})"
+        return f"LRRecord({self._array().tolist()!r})"
 
-    def _reserve(self, size: int) -> None:
-        if size > self._values.size:
-            grown = np.zeros(max(size, 2 * self._values.size, 16))
-            grown[: self._size] = self._values[: self._size]
-            self._values = grown
+    def _add(self, chunk: _Run | np.ndarray, size: int) -> None:
+        self._chunks.append(chunk)
+        self._ends.append(len(self) + size)
 
     def append(self, value: float) -> None:
         """Appends one LR."""
-        self._reserve(self._size + 1)
-        self._values[self._size] = float(value)
-        self._size += 1
+        self.extend([value])
 
     def extend(self, values: Iterable[float]) -> None:
-        """Appends several LRs (a numpy array is copied in one go)."""
+        """Appends several LRs (held as a float64 array)."""
         array = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype="float64").reshape(-1)
-        self._reserve(self._size + array.size)
-        self._values[self._size : self._size + array.size] = array
-        self._size += array.size
+        if not array.size:
+            return
+        last = self._chunks[-1] if self._chunks else None
+        if isinstance(last, np.ndarray):  # one array for consecutive values
+            self._chunks[-1] = np.concatenate([last, array])
+            self._ends[-1] += array.size
+        else:
+            self._add(array.copy(), array.size)
+
+    def extend_runs(self, runs: Iterable[tuple[Callable[[Any], Any], int, int, int]]) -> None:
+        """Appends the updates of `(schedule, first update, count, k)` runs, read on demand."""
+        for schedule, first, count, k in runs:
+            if count <= 0:
+                continue
+            last = self._chunks[-1] if self._chunks else None
+            if (
+                isinstance(last, _Run)
+                and last.schedule is schedule
+                and last.k == k
+                and last.first + last.count == first
+            ):  # the same schedule continues: one run
+                self._chunks[-1] = last._replace(count=last.count + count)
+                self._ends[-1] += count
+            else:
+                self._add(_Run(schedule, first, count, k), count)
 
     def clear(self) -> None:
         """Removes every entry."""
-        self._values = np.zeros(0)
-        self._size = 0
+        self._chunks = []
+        self._ends = []
 
 
 class ScheduleCallback(keras.callbacks.Callback):
@@ -227,8 +273,12 @@ class ScheduleCallback(keras.callbacks.Callback):
             return
         now = _control.updates(self.model.optimizer)
         if now > self._recorded_step:
-            updates = np.arange(self._recorded_step, now)
-            self.learning_rates.extend(_control.applied_lrs(self.model, updates))
+            runs = _control.control(self.model).applied_runs(self._recorded_step, now)
+            if runs is None:  # not a keras_lr step schedule: the values themselves
+                updates = np.arange(self._recorded_step, now)
+                self.learning_rates.extend(_control.applied_lrs(self.model, updates))
+            else:
+                self.learning_rates.extend_runs(runs)
         self._recorded_step = now
 
 
