@@ -893,9 +893,10 @@ def report_memory(record: dict) -> list[str]:
         f"{MEMORY_EPOCH} updates before each `on_epoch_end`, which records the LRs of the "
         "updates since the last one (a real `fit`'s recording path, without its steps). "
         "Retained: `tracemalloc`'s traced memory after `gc.collect()`, minus the same after "
-        "the first record. `learning_rates` is one float64 array growing geometrically (8 "
-        f"bytes per entry, up to 2x while it grows); a Python list of floats, the former "
-        f"`learning_rates`, holds {reference:.1f} bytes per entry.",
+        "the first record. `learning_rates` holds runs `(schedule, first update, count)` and "
+        "reads their LRs from the schedule on demand, so it does not grow with the updates "
+        "(what remains is per epoch end: the backend's caches); a Python list of floats, the "
+        f"`learning_rates` of before, holds {reference:.1f} bytes per entry.",
         "",
     ]
 
