@@ -34,6 +34,7 @@ array([0.e+00, 5.e-04, 1.e-03, 1.e-05])
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -362,16 +363,10 @@ class ExponentialDecay(Exponential):
     with it still loads. Constructing it emits a `DeprecationWarning`.
     """
 
-    def __init__(
-        self,
-        initial_lr: float,
-        decay_rate: float,
-        decay_steps: float = 1,
-        min_lr: float = 0.0,
-        staircase: bool = True,
-    ) -> None:
+    @functools.wraps(Exponential.__init__)  # its signature, for inspect and the docs
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         check.warn_renamed("keras_lr.schedules.ExponentialDecay", "keras_lr.schedules.Exponential")
-        super().__init__(initial_lr, decay_rate, decay_steps, min_lr, staircase)
+        super().__init__(*args, **kwargs)
 
 
 @_register
