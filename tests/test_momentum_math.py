@@ -10,33 +10,19 @@ import math
 import keras
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from momentum_oracles import torch_schedule
 from numpy.testing import assert_allclose
 
 from keras_lr import schedule_math, schedules
-
-
-def torch_values(n, kind, **kwargs):
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([parameter], lr=0.1, momentum=0.9)
-    make = torch.optim.lr_scheduler.OneCycleLR if kind == "one_cycle" else torch.optim.lr_scheduler.CyclicLR
-    scheduler = make(optimizer, **kwargs)
-    lrs, momentums = [], []
-    for _ in range(n):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        momentums.append(optimizer.param_groups[0]["momentum"])
-        optimizer.step()
-        scheduler.step()
-    return np.asarray(lrs), np.asarray(momentums)
 
 
 @pytest.mark.parametrize("three_phase", [False, True])
 @pytest.mark.parametrize("anneal_strategy", ["cos", "linear"])
 def test_one_cycle_momentum_is_pytorchs(anneal_strategy, three_phase):
     total = 57
-    _, expected = torch_values(
+    _, expected = torch_schedule(
         total, "one_cycle", max_lr=1.0, total_steps=total, pct_start=0.3, anneal_strategy=anneal_strategy,
         three_phase=three_phase, base_momentum=0.8, max_momentum=0.97,
     )
@@ -47,7 +33,7 @@ def test_one_cycle_momentum_is_pytorchs(anneal_strategy, three_phase):
 def test_one_cycle_momentum_is_not_the_mirrored_lr():
     """The LR falls below its start in the last phase; PyTorch's momentum only returns to max."""
     total = 100
-    lrs, momentums = torch_values(total, "one_cycle", max_lr=1.0, total_steps=total)
+    lrs, momentums = torch_schedule(total, "one_cycle", max_lr=1.0, total_steps=total)
     low, high = lrs[0], lrs.max()
     mirrored = 0.95 - (lrs - low) / (high - low) * (0.95 - 0.85)
     assert mirrored.max() > 0.95 + 1e-3  # the mirror would overshoot max_momentum
@@ -72,7 +58,7 @@ def test_one_cycle_momentum_holds_max_after_the_cycle():
 @pytest.mark.parametrize("down", [None, 7])
 def test_cyclic_momentum_is_pytorchs(mode, down):
     n = 80
-    _, expected = torch_values(
+    _, expected = torch_schedule(
         n, "cyclic", base_lr=0.1, max_lr=1.0, step_size_up=5, step_size_down=down, mode=mode, gamma=0.97,
         base_momentum=0.7, max_momentum=0.95,
     )
@@ -82,7 +68,7 @@ def test_cyclic_momentum_is_pytorchs(mode, down):
 
 def test_cyclic_momentum_with_a_scale_fn_is_pytorchs():
     n = 60
-    _, expected = torch_values(
+    _, expected = torch_schedule(
         n, "cyclic", base_lr=0.1, max_lr=1.0, step_size_up=4, scale_fn=lambda x: 1.0 / x, scale_mode="cycle",
     )
     schedule = schedules.CyclicMomentum(0.8, 0.9, 4, scale_fn=lambda x: 1.0 / x)
@@ -92,7 +78,7 @@ def test_cyclic_momentum_with_a_scale_fn_is_pytorchs():
 def test_the_lr_of_one_cycle_is_unchanged_by_the_shared_phases():
     """`one_cycle` now runs on the same phase code as its momentum: still PyTorch's LR."""
     for three_phase in (False, True):
-        lrs, _ = torch_values(50, "one_cycle", max_lr=0.3, total_steps=50, three_phase=three_phase)
+        lrs, _ = torch_schedule(50, "one_cycle", max_lr=0.3, total_steps=50, three_phase=three_phase)
         got = schedules.OneCycle(0.3, 50, three_phase=three_phase).values(np.arange(50))
         assert_allclose(got, lrs, rtol=2e-6)
 
@@ -109,7 +95,7 @@ def test_the_lr_of_one_cycle_is_unchanged_by_the_shared_phases():
 def test_property_one_cycle_momentum_equals_pytorch(total, pct, anneal, three_phase, base, spread):
     assume(pct * total > 1.5)  # every phase lasts a step (PyTorch divides by zero otherwise)
     high = base + spread
-    _, expected = torch_values(
+    _, expected = torch_schedule(
         total, "one_cycle", max_lr=1.0, total_steps=total, pct_start=pct, anneal_strategy=anneal,
         three_phase=three_phase, base_momentum=base, max_momentum=high,
     )
@@ -131,7 +117,7 @@ def test_property_one_cycle_momentum_equals_pytorch(total, pct, anneal, three_ph
 def test_property_cyclic_momentum_equals_pytorch(up, down, mode, gamma, base, spread):
     high = base + spread
     n = 2 * (up + (down or up)) + 3
-    _, expected = torch_values(
+    _, expected = torch_schedule(
         n, "cyclic", base_lr=0.1, max_lr=1.0, step_size_up=up, step_size_down=down, mode=mode, gamma=gamma,
         base_momentum=base, max_momentum=high,
     )
@@ -189,7 +175,7 @@ def test_plot_schedule_draws_the_momentum_on_a_twin_axis():
 
     import keras_lr
 
-    lrs, momentums = torch_values(100, "one_cycle", max_lr=0.01, total_steps=100)
+    lrs, momentums = torch_schedule(100, "one_cycle", max_lr=0.01, total_steps=100)
     callback = keras_lr.OneCycleLR(0.01, 100, cycle_momentum=True)
     fig, given_ax = plt.subplots()
     ax = keras_lr.plot_schedule(callback, 100, ax=given_ax)
