@@ -12,59 +12,11 @@ Keras' update with the user's momentum, written out by hand below.
 import keras
 import numpy as np
 import pytest
+from exit_path_driver import PATHS, STEPS, batches, run_path
 
 import keras_lr
 
 LR = 0.01
-STEPS = 6
-PATHS = ["normal", "exception_in_callback", "keyboard_interrupt_in_callback", "interrupt_in_train_step", "stop_training"]
-
-
-class RaiseAt(keras.callbacks.Callback):
-    def __init__(self, error):
-        super().__init__()
-        self.error = error
-
-    def on_train_batch_end(self, batch, logs=None):
-        if batch == 2:
-            raise self.error("interrupted by a callback")
-
-
-class StopAt(keras.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        if batch == 2:
-            self.model.stop_training = True
-
-
-def batches(interrupt_at=None):
-    """Endless one-weight batches (gradient 1); KeyboardInterrupt while fetching batch `interrupt_at`."""
-    x, y = np.ones((4, 1), "float32"), np.zeros((4, 1), "float32")
-    batch = 0
-    while True:
-        if batch == interrupt_at:
-            raise KeyboardInterrupt("interrupted while fetching a batch in the train function")
-        batch += 1
-        yield x, y
-
-
-def run_path(model, owner, path):
-    kwargs = dict(epochs=3, steps_per_epoch=STEPS, verbose=0, shuffle=False)
-    if path == "normal":
-        model.fit(batches(), callbacks=[owner], **kwargs)
-    elif path == "exception_in_callback":
-        with pytest.raises(RuntimeError, match="interrupted by a callback"):
-            model.fit(batches(), callbacks=[owner, RaiseAt(RuntimeError)], **kwargs)
-    elif path == "keyboard_interrupt_in_callback":
-        with pytest.raises(KeyboardInterrupt):
-            model.fit(batches(), callbacks=[owner, RaiseAt(KeyboardInterrupt)], **kwargs)
-    elif path == "interrupt_in_train_step":
-        with pytest.raises(BaseException) as raised:  # TF's input pipeline may rename it
-            model.fit(batches(interrupt_at=STEPS + 2), callbacks=[owner], **kwargs)
-        assert raised.type is not pytest.fail.Exception
-    else:
-        model.fit(batches(), callbacks=[owner, StopAt()], **kwargs)
-
-
 def kernel(model):
     return float(keras.ops.convert_to_numpy(model.layers[-1].kernel).reshape(()))
 
