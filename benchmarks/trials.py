@@ -54,6 +54,7 @@ import sq_tasks as T  # noqa: E402
 
 SQ = C.RESULTS / "sq"
 TRIALS_DIR = SQ / "trials"
+WIDE = False
 JAX_CACHE = Path(tempfile.gettempdir()) / "keras_lr_sq_jax_cache"
 RANGE_TEST_STEPS = 100
 DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
@@ -61,6 +62,9 @@ BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
 WITHIN = 0.97
 #: The library's defaults (chosen on the development tasks): budget (range tests), scoring, spacing.
 CHOSEN = (5, "holdout", 0.5)
+#: `--wide`: candidates further out (decades around a suggestion; around a fallback), so that
+#: rules that search beyond the default candidates can be scored offline.
+WIDE_AROUND, WIDE_FALLBACK = (-1.5, 1.5), (-2.0, 1.0)
 
 
 def _round(values: Any, digits: int = 6) -> list:
@@ -73,6 +77,10 @@ def run_task(task: T.Task, seed: int, max_budget: int) -> dict:
 
     from keras_lr import LRFinder
     from keras_lr.callbacks import trials as trials_module
+    from keras_lr.core import trials as core_trials
+
+    if WIDE:
+        core_trials.AROUND_DECADES, core_trials.FALLBACK_DECADES = WIDE_AROUND, WIDE_FALLBACK
 
     split = T.load(task)
     default_lr = DEFAULT_LRS[task.optimizer]
@@ -405,7 +413,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--max-budget", type=int, default=10)
     parser.add_argument("--force", action="store_true")
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="candidates further out (WIDE_AROUND, WIDE_FALLBACK), cached in results/sq/trials_wide",
+    )
     args = parser.parse_args(argv)
+    global TRIALS_DIR, WIDE
+    WIDE = args.wide
+    if WIDE:
+        TRIALS_DIR = SQ / "trials_wide"
     if args.stage == "run":
         for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(var, "1")

@@ -78,17 +78,17 @@ def _suggestions(finder: Any) -> dict[str, Any]:
     from keras_lr import core as suggest  # the suggestion code lives in keras_lr.core
 
     results: dict[str, Any] = {}
-    for method in suggestion_methods()[0]:
-        try:
-            with warnings.catch_warnings():  # the diagnosis line says why it is not reliable
-                warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+    with warnings.catch_warnings():  # the diagnosis line says why it is not reliable
+        warnings.simplefilter("ignore", suggest.UnreliableSuggestionWarning)
+        for method in suggestion_methods()[0]:
+            try:
                 results[method] = finder.suggestion(method)
+            except ValueError as error:
+                results[method] = error
+        try:
+            results["range"] = finder.suggest_range()
         except ValueError as error:
-            results[method] = error
-    try:
-        results["range"] = finder.suggest_range()
-    except ValueError as error:
-        results["range"] = error
+            results["range"] = error
     return results
 
 
@@ -108,12 +108,16 @@ def _print_suggestions(results: dict[str, Any]) -> None:
         print(f"  {method:<9} {text}")
 
 
-def _finder_figure(finder: Any, sma: int) -> Any:
+def _finder_figure(finder: Any, sma: int, trials: Any = None) -> Any:
+    """The range test's loss and loss change; with `trials`, their curves in a third panel."""
     plt = _pyplot()
-    fig, (loss_ax, change_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    finder.plot(ax=loss_ax, show_raw=True)
-    finder.plot_loss_change(sma=sma, ax=change_ax)
-    change_ax.set_title(f"Rate of loss change (sma={sma})")
+    panels = 2 if trials is None else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4))
+    finder.plot(ax=axes[0], show_raw=True)
+    finder.plot_loss_change(sma=sma, ax=axes[1])
+    axes[1].set_title(f"Rate of loss change (sma={sma})")
+    if trials is not None:
+        trials.plot(ax=axes[2])
     fig.tight_layout()
     return fig
 
@@ -286,6 +290,8 @@ def run_find(args: argparse.Namespace) -> None:
             f"LR range test: {args.num_steps} steps from {args.start_lr:g} to {args.end_lr:g} "
             f"on {len(x)} samples, batch size {args.batch_size}"
         )
+    if args.seed is not None:  # one run draws its data order from the global generators
+        keras.utils.set_random_seed(args.seed)
     finder.find(model, x, y, batch_size=args.batch_size)
     if args.num_runs > 1:
         print(f"Averaged {args.num_runs} runs: {len(finder.lrs)} points")
@@ -298,12 +304,33 @@ def run_find(args: argparse.Namespace) -> None:
         print(f"Spread of the suggestion over the runs: {finder.spread:.2f} decades: {verdict}")
     else:
         print("The suggestion is " + ("reliable." if finder.reliable else "NOT reliable."))
+    trials = _run_trials(finder, model, x, y, args) if args.trials else None
     if args.output:
-        print(f"Wrote {_save_figure(_finder_figure(finder, args.sma), args.output)}")
+        print(f"Wrote {_save_figure(_finder_figure(finder, args.sma, trials), args.output)}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         finder.save(args.json)
         print(f"Wrote {args.json}")
+    if trials is not None and args.trials_json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.trials_json)), exist_ok=True)
+        trials.save(args.trials_json)
+        print(f"Wrote {args.trials_json}")
+
+
+def _run_trials(finder: Any, model: Any, x: Any, y: Any, args: argparse.Namespace) -> Any:
+    """`--trials`: `finder.confirm(...)`, then its table (and the chosen LR) unless printed."""
+    import warnings
+
+    from keras_lr import core
+
+    with warnings.catch_warnings():  # the table says why a choice is not reliable
+        warnings.simplefilter("ignore", core.UnreliableSuggestionWarning)
+        trials = finder.confirm(
+            model, x, y, batch_size=args.batch_size, budget=args.trials_budget, seed=args.seed
+        )
+    if not finder.verbose:  # a verbose finder has printed it
+        print(trials.summary())
+    return trials
 
 
 def _stop_text(finder: Any) -> str:
@@ -507,9 +534,7 @@ def _demo(args: argparse.Namespace, out: str) -> None:
         color="C1",
         label="LR applied (LRLogger)",
     )
-    ax.set_title(
-        f"WarmupCosineLR, peak lr {peak_lr:.3g} (the range test's {method!r} suggestion)"
-    )
+    ax.set_title(f"WarmupCosineLR, peak lr {peak_lr:.3g} (the range test's {method!r} suggestion)")
     ax.legend()
     fig.tight_layout()
     schedule_png = _save_figure(fig, os.path.join(out, "schedule.png"))

@@ -158,7 +158,12 @@ SCHEDULE_FAMILIES: tuple[ScheduleFamily, ...] = (
         "lr(t) = (initial_lr - end_lr) * (1 - min(t, total_steps) / total_steps) ** power + end_lr",
         (
             _p("initial_lr", "float", REQUIRED, "the LR at step 0, >= 0."),
-            _p("total_steps", "float", REQUIRED, "the length of the decay: steps to reach end_lr, > 0."),
+            _p(
+                "total_steps",
+                "float",
+                REQUIRED,
+                "the length of the decay: steps to reach end_lr, > 0.",
+            ),
             _p("end_lr", "float", 0.0, "the LR from total_steps on, >= 0."),
             _p("power", "float", 1.0, "the exponent, > 0 (1: linear)."),
         ),
@@ -380,13 +385,43 @@ FIND_OPTIONS: tuple[Option, ...] = (
         maximum=1000,
     ),
     Option(
-        ("--seed",), "int", None, "seed of the runs' data orders (default: random)", "S", minimum=0
+        ("--seed",),
+        "int",
+        None,
+        "seed of the data orders (and of the trials' held-out draw), for a repeatable test (default: random)",
+        "S",
+        minimum=0,
     ),
     Option(
         ("--sma",), "int", 5, "moving window of the loss-change panel of the plot", "N", minimum=1
     ),
     Option(("-o", "--output"), "str", None, "write the finder plot (loss and loss change)", "PNG"),
     Option(("--json",), "str", None, "write the recorded curve (LRFinder.save)", "FILE"),
+    Option(
+        ("--trials",),
+        "flag",
+        False,
+        "after the range test, train a few candidate LRs (around the suggestion, and the "
+        "model's own LR) for a short budget each from the model's restored state, and choose "
+        "by the loss on a held-out fifth of the data (LRFinder.confirm); costs about 20 range "
+        "tests",
+    ),
+    Option(
+        ("--trials-budget",),
+        "int",
+        None,
+        "training steps of each trial, with --trials (default: 5 x --num-steps)",
+        "N",
+        minimum=1,
+        maximum=MAX_RANGE_TEST_STEPS,
+    ),
+    Option(
+        ("--trials-json",),
+        "str",
+        None,
+        "write the trials' candidates, scores and curves (TrialsResult.to_dict), with --trials",
+        "FILE",
+    ),
     Option(
         ("--jit-compile",),
         "choice",

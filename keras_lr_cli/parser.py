@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
               keras-lr plot piecewise --boundaries 100,200 --values 0.1,0.01,0.001 \\
                   --steps 300 -o piecewise.png
               keras-lr find model.keras data.npz --num-steps 200 -o finder.png --json finder.json
+              keras-lr find model.keras data.npz --trials -o finder.png
 
             `keras-lr COMMAND --help` lists the options of a command, and
             `keras-lr plot SCHEDULE --help` the arguments of a schedule."""
@@ -226,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
             Loads a saved, compiled Keras model (keras.saving.load_model) and the
             arrays X_KEY and Y_KEY of an .npz file (numpy.savez), runs the LR range
             test (keras_lr.LRFinder.find) and prints the suggested learning rates.
-            The model file is not modified."""
+            With --trials, short trials of a few candidate LRs then decide
+            (keras_lr.LRFinder.confirm). The model file is not modified."""
         ),
         epilog="example:\n  keras-lr find model.keras data.npz --num-steps 200 -o finder.png"
         " --json finder.json",
@@ -509,16 +511,24 @@ def check_args(args: argparse.Namespace) -> None:
     """
     if args.run == "find":
         _check_find_inputs(args.model, args.data)
+        for option, value in (
+            ("--trials-budget", args.trials_budget),
+            ("--trials-json", args.trials_json),
+        ):
+            if value is not None and not args.trials:
+                raise CommandError(f"{option} needs --trials (it sets up the trials)")
         _check_distinct(
             [
                 (args.model, "MODEL"),
                 (args.data, "DATA"),
                 (args.output, "-o/--output"),
                 (args.json, "--json"),
+                (args.trials_json, "--trials-json"),
             ]
         )
         _check_output_file(args.output, "-o/--output", figure="finder.png")
         _check_output_file(args.json, "--json")
+        _check_output_file(args.trials_json, "--trials-json")
     elif args.run == "plot":
         total = getattr(args, "param_total_steps", None)
         if args.steps is None and total is not None and math.ceil(total) > MAX_PLOT_STEPS:

@@ -6,6 +6,7 @@ keras_lr.
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -347,3 +348,64 @@ def test_find_with_several_runs_reports_the_spread(tmp_path, capsys, saved_model
     assert ("NOT reliable" in out) == (not reliable)
     assert not reliable or spread < 0.5
     assert_usage_error(capsys, ["find", model, data, "--num-runs", "0"], "--num-runs")
+
+
+# ---------------------------------------------------------------- find --trials
+def test_find_with_trials_chooses_the_lowest_score_and_leaves_the_model_file(
+    tmp_path, capsys, saved_model
+):
+    model, data = saved_model
+    before = os.path.getmtime(model)
+    png, trials_json = tmp_path / "finder.png", tmp_path / "trials" / "trials.json"
+    argv = ["find", model, data, "--num-steps", "30", "--start-lr", "1e-5", "--seed", "1", "-q"]
+    argv += ["--trials", "--trials-budget", "40", "--trials-json", str(trials_json), "-o", str(png)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    saved = json.loads(trials_json.read_text())
+    trials = saved["trials"]
+    # The model's own LR (SGD(0.01) in the saved file) is always a candidate.
+    assert [t["lr"] for t in trials if t["source"] == "optimizer"] == [pytest.approx(0.01)]
+    assert len(trials) >= 3
+    # Each trial trained for the budget (40 steps) unless it diverged.
+    for trial in trials:
+        if not trial["diverged"]:
+            assert len(trial["raw_losses"]) == 40
+    # The choice is the candidate with the lowest score, recomputed here from the file.
+    scores = [(t["score"] if t["score"] is not None else math.inf) for t in trials]
+    assert saved["best_lr"] == trials[int(np.argmin(scores))]["lr"]
+    assert f"Chosen: lr={saved['best_lr']:.3g}" in out
+    assert saved["budget"] == 40 and saved["range_test_steps"] == 30
+    assert_png(png)
+    assert os.path.getmtime(model) == before
+
+
+def test_find_seed_repeats_a_single_run(tmp_path, capsys, saved_model):
+    model, data = saved_model
+    runs = []
+    for name in ("a.json", "b.json"):
+        path = tmp_path / name
+        argv = ["find", model, data, "--num-steps", "25", "--seed", "5", "-q", "--json", str(path)]
+        assert main(argv) == 0
+        runs.append(json.loads(path.read_text()))
+    capsys.readouterr()
+    assert runs[0]["raw_losses"] == runs[1]["raw_losses"]
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["--trials-budget", "10"], ["--trials-budget", "--trials"]),
+        (["--trials-json", "t.json"], ["--trials-json", "--trials"]),
+        (["--trials", "--trials-budget", "0"], ["--trials-budget"]),
+    ],
+)
+def test_find_trials_options_need_trials(capsys, saved_model, extra, fragments):
+    model, data = saved_model
+    assert_usage_error(capsys, ["find", model, data, *extra], *fragments)
+
+
+def test_find_trials_json_and_json_must_differ(tmp_path, capsys, saved_model):
+    model, data = saved_model
+    same = str(tmp_path / "out.json")
+    argv = ["find", model, data, "--trials", "--json", same, "--trials-json", same]
+    assert_usage_error(capsys, argv, "--json", "--trials-json", "same file")

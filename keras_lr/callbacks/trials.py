@@ -49,7 +49,14 @@ from keras_lr.callbacks import _control, _state, data_adapter
 from keras_lr.core.diagnosis import FallbackWarning
 from keras_lr.core.trials import Trial, TrialsResult, candidates, heldout_score, train_score
 
-__all__ = ["DEFAULT_BUDGET", "HOLDOUT_FRACTION", "CHECKPOINTS", "MAX_SCORE_BATCHES", "confirm"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "HOLDOUT_FRACTION",
+    "CHECKPOINTS",
+    "MAX_SCORE_BATCHES",
+    "MIN_SCORE_BATCHES",
+    "confirm",
+]
 
 #: The default training steps of each trial, in range tests (`num_steps`): the knee of
 #: quality against budget on the development tasks of BENCHMARKS.md (recurrent models
@@ -61,6 +68,9 @@ HOLDOUT_FRACTION = 0.2
 CHECKPOINTS = 10
 #: The most batches of `val_data` (or of the held-out part) that score a trial.
 MAX_SCORE_BATCHES = 64
+#: Array scoring data is cut into at least this many batches (smaller than the training
+#: batches when it is small), so that the noise of a score can be estimated.
+MIN_SCORE_BATCHES = 8
 
 
 class _ConstantLR(keras.optimizers.schedules.LearningRateSchedule):
@@ -169,7 +179,7 @@ class _Trials:
         self.bar: keras.utils.Progbar | None = None
 
     def bar_to(self, done: int) -> None:
-        if self.bar is not None:
+        if self.bar is not None and done > self.bar._seen_so_far:
             self.bar.update(done)
 
 
@@ -228,6 +238,14 @@ def _split_holdout(
         data_adapter._take(sample_weight, train),
         tuple(parts),
     )
+
+
+def _score_batch_size(data: Any, batch_size: int) -> int:
+    """The batch size that cuts array scoring data into at least `MIN_SCORE_BATCHES` batches."""
+    if not isinstance(data, tuple) or not data or not data_adapter._is_array_like(data[0]):
+        return batch_size  # not arrays: `_validation_batches` names what is wrong
+    samples = data_adapter._first_length(data[0])
+    return max(1, min(batch_size, samples // MIN_SCORE_BATCHES))
 
 
 def confirm(
@@ -319,10 +337,14 @@ def confirm(
             train_x, train_y, train_w, batch, budget_steps, rng, shuffle
         )
         if val_data is not None:
-            run.score_batches = data_adapter._validation_batches(val_data, batch, MAX_SCORE_BATCHES)
+            run.score_batches = data_adapter._validation_batches(
+                val_data, _score_batch_size(val_data, batch), MAX_SCORE_BATCHES
+            )
             scoring = "val"
         elif held is not None:
-            run.score_batches = data_adapter._validation_batches(held, batch, MAX_SCORE_BATCHES)
+            run.score_batches = data_adapter._validation_batches(
+                held, _score_batch_size(held, batch), MAX_SCORE_BATCHES
+            )
             scoring = "holdout"
         else:
             scoring = "train"

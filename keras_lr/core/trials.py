@@ -23,7 +23,9 @@ most `NOISE_Z` standard errors of their batch-by-batch difference.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -167,10 +169,17 @@ class Trial:
     score_weights: list[float] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            key: (None if isinstance(value, float) and not math.isfinite(value) else value)
-            for key, value in dataclasses.asdict(self).items()
-        }
+        """The trial as JSON-ready data (a value that is not finite becomes None)."""
+        return {key: _finite_or_none(value) for key, value in dataclasses.asdict(self).items()}
+
+
+def _finite_or_none(value: Any) -> Any:
+    """`value` with every float that is not finite, in lists too, replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def train_score(raw_losses: Sequence[float]) -> tuple[float, float]:
@@ -369,6 +378,15 @@ class TrialsResult:
             "wall_s": self.wall_s,
             "trials": [t.to_dict() for t in self.trials],
         }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes `to_dict()` to a JSON file (strict JSON: no NaN or infinity).
+
+        Args:
+            path: the file to write.
+        """
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1, allow_nan=False)
 
     def plot(self, ax: Any = None) -> Any:
         """Plots each trial's curve against the step: the held-out loss, or the training loss.
