@@ -181,7 +181,16 @@ def keras2_sma(curve: Any) -> float | None:
     return float(lrs[window][int(np.argmin(derivatives[window]))])
 
 
+def optimizer_default(curve: Any) -> float | None:
+    """No finder at all: the Keras default LR of the task's optimizer (`sq_tasks.DEFAULT_LRS`)."""
+    import sq_tasks
+
+    task = sq_tasks.TASKS.get(curve.task)
+    return None if task is None else sq_tasks.DEFAULT_LRS[task.optimizer]
+
+
 BASELINES = {
+    "optimizer's default LR": optimizer_default,
     "fastai valley": fastai_valley,
     "fastai steep": fastai_steep,
     "fastai minimum": fastai_minimum,

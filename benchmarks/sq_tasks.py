@@ -230,6 +230,8 @@ HALVES = (DEV, TEST)
 ALL_HALVES = (DEV, TEST, HOLDOUT)
 GROUPS = (*ALL_HALVES, FRESH, FRESH2, FRESH3, TRIALS, TRIALS2)
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "sgdm")
+#: Keras' default LR of each optimizer (what a user gets with no finder at all).
+DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
 # Grid decades per optimizer family: half-decade spacing, 1e-5..3 for the
 # adaptive ones and 1e-4..30 for SGD (widened per task where needed).
 GRID_DECADES = {

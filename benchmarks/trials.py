@@ -57,7 +57,7 @@ TRIALS_DIR = SQ / "trials"
 WIDE = False
 JAX_CACHE = Path(tempfile.gettempdir()) / "keras_lr_sq_jax_cache"
 RANGE_TEST_STEPS = 100
-DEFAULT_LRS = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2, "sgdm": 1e-2}
+DEFAULT_LRS = T.DEFAULT_LRS
 BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
 WITHIN = 0.97
 #: The library's defaults (chosen on the development tasks): budget (range tests), scoring, spacing.
