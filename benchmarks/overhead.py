@@ -1,4 +1,4 @@
-"""Per-step overhead of the keras_lr callbacks in `model.fit` (issue #5, item 1).
+"""Per-step overhead of the keras_lr callbacks in `model.fit`.
 
 A small MLP on sklearn's digits (x/16, Dense(64, relu)-Dense(64, relu)-Dense(10),
 Adam, batch 32) is trained with each variant: no callback (the baseline),

@@ -539,7 +539,7 @@ def markdown(
     import _common as C
 
     record = {"command": command, "machine": C.machine_info(), "quick": False}
-    lines = C.report_header(record, "Quality of the suggested learning rate (issue #12)")
+    lines = C.report_header(record, "Quality of the suggested learning rate")
     n_curves = sum(len(v) for v in data.curves.values())
     seeds = sorted({len(v) for v in data.curves.values()})
     lines += [

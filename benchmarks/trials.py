@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,11 @@ JAX_CACHE = Path(tempfile.gettempdir()) / "keras_lr_sq_jax_cache"
 RANGE_TEST_STEPS = 100
 DEFAULT_LRS = T.DEFAULT_LRS
 BUDGETS = (1, 2, 3, 4, 5, 7, 10, 20)
+OPTIMIZER_ROW = "optimizer's default LR"
+#: Candidate ranges compared with the library's (decades around a fallback / a suggestion).
+FALLBACK_VARIANTS = ((-1.0, 0.5), (-1.0, 0.0), (-1.5, 0.0), (-2.0, 0.0), (-0.5, 0.0), (-1.5, 0.5))
+AROUND_VARIANTS = ((-1.0, 0.5), (-0.5, 1.0), (-1.0, 1.0))
 WITHIN = 0.97
-#: The library's defaults (chosen on the development tasks): budget (range tests), scoring, spacing.
-CHOSEN = (5, "holdout", 0.5)
 #: `--wide`: candidates further out (decades around a suggestion; around a fallback), so that
 #: rules that search beyond the default candidates can be scored offline.
 WIDE_AROUND, WIDE_FALLBACK = (-1.5, 1.5), (-2.0, 1.0)
@@ -169,9 +172,9 @@ def _named(text: str) -> list[T.Task]:
 
 
 def _tasks(text: str) -> list[T.Task]:
-    """A group name, "seen" (every group but the trials group: the development set), or names."""
+    """A group name, "seen" (every group but trials2, the fresh one: development), or names."""
     if text == "seen":
-        return [t for t in T.tasks_of("every") if t.half != T.TRIALS]
+        return [t for t in T.tasks_of("every") if t.half != T.TRIALS2]
     return T.tasks_of(text) if text in _GROUP_ARGS else _named(text)
 
 
@@ -192,27 +195,40 @@ def _score_at(trial: dict, budget: int, scoring: str) -> tuple[float, list[float
     return float(np.mean(tail)), tail
 
 
-def kept(entry: dict, spacing: float) -> list[dict]:
-    """The trials of the candidates at `spacing` decades (every other one at 0.5)."""
-    centre = entry["suggestion"] or entry["optimizer_lr"]
+def kept(entry: dict, policy: Policy) -> list[dict] | None:
+    """The cached trials of the candidates `policy` gives (the library's `candidates()`).
+
+    None when the run did not train one of them (a narrower run than the policy).
+    """
+    from keras_lr.core.trials import candidates
+
+    wanted = candidates(
+        entry["suggestion"],
+        entry["optimizer_lr"],
+        fallback=entry["fallback"],
+        spacing=policy.spacing,
+        around=policy.fallback if entry["fallback"] else policy.around,
+    )
     out = []
-    for t in entry["trials"]:
-        if t["source"] != "optimizer" and spacing > 0.25:
-            k = round(math.log10(t["lr"] / centre) / 0.25)
-            if k % round(spacing / 0.25):
-                continue
-        out.append(t)
+    for lr, _ in wanted:
+        match = [t for t in entry["trials"] if abs(math.log10(t["lr"] / lr)) < 1e-6]
+        if not match:
+            return None
+        out.append(match[0])
     return out
 
 
-def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[float, bool]:
-    """(chosen LR, reliable) at `budget` with `scoring`, among the candidates of `spacing`."""
+def choose(entry: dict, policy: Policy) -> tuple[float, bool] | None:
+    """(chosen LR, reliable) under `policy`, judged by the library's `TrialsResult`."""
     from keras_lr.core.trials import Trial, TrialsResult
 
+    chosen = kept(entry, policy)
+    if chosen is None:
+        return None
     trials = []
-    for t in kept(entry, spacing):
-        score, parts = _score_at(t, budget, scoring)
-        weights = t["weights"] if scoring == "holdout" else [1.0] * len(parts)
+    for t in chosen:
+        score, parts = _score_at(t, policy.budget, policy.scoring)
+        weights = t["weights"] if policy.scoring == "holdout" else [1.0] * len(parts)
         trials.append(
             Trial(
                 lr=t["lr"],
@@ -225,25 +241,51 @@ def choose(entry: dict, budget: int, scoring: str, spacing: float) -> tuple[floa
             )
         )
     result = TrialsResult(
-        trials, scoring=scoring, budget=budget * 100, range_test_steps=RANGE_TEST_STEPS
+        trials,
+        scoring=policy.scoring,
+        budget=policy.budget * RANGE_TEST_STEPS,
+        range_test_steps=RANGE_TEST_STEPS,
+        suggestion=entry["suggestion"],
+        optimizer_lr=entry["optimizer_lr"],
     )
     return result.best_lr, result.reliable
 
 
-def _cost(entry: dict, budget: int, spacing: float) -> tuple[float, float]:
-    """(steps / range test steps, wall / range test wall) of the trials cut at `budget`."""
+def _cost(entry: dict, policy: Policy) -> tuple[float, float]:
+    """(steps / range test steps, wall / range test wall) of the trials of `policy`."""
     steps, wall = 0.0, 0.0
-    for t in kept(entry, spacing):
-        ran = min(t["steps_run"], budget * RANGE_TEST_STEPS)
+    for t in kept(entry, policy) or []:
+        ran = min(t["steps_run"], policy.budget * RANGE_TEST_STEPS)
         steps += ran
         wall += t["wall_s"] * ran / max(t["steps_run"], 1)
     return steps / RANGE_TEST_STEPS, wall / entry["range_test_wall_s"]
 
 
-def stage_report(args: argparse.Namespace) -> dict:
+@dataclass(frozen=True)
+class Policy:
+    """A way to run the trials: budget (range tests), scoring, spacing, candidate ranges."""
+
+    budget: int
+    scoring: str = "holdout"
+    spacing: float = 0.5
+    around: tuple[float, float] | None = None  # None: the library's AROUND_DECADES
+    fallback: tuple[float, float] | None = None  # None: the library's FALLBACK_DECADES
+
+    @property
+    def name(self) -> str:
+        parts = [f"trials {self.budget}x"]
+        if self.scoring != "holdout":
+            parts.append(f"scored on the {self.scoring} loss")
+        if self.around is not None:
+            parts.append(f"around {self.around[0]:+g}..{self.around[1]:+g} dec")
+        if self.fallback is not None:
+            parts.append(f"fallback {self.fallback[0]:+g}..{self.fallback[1]:+g} dec")
+        return ", ".join(parts)
+
+
+def _grids(tasks: list[T.Task]) -> dict[str, Any]:
     import rescore
 
-    tasks = _tasks(args.tasks)
     grids = {}
     for task in tasks:
         path = SQ / "grid" / f"{task.name}.json"
@@ -256,71 +298,91 @@ def stage_report(args: argparse.Namespace) -> dict:
                 best_lr=float(g["best_lr"]),
                 raw=g,
             )
+    return grids
+
+
+def _default_budget() -> int:
+    from keras_lr.callbacks.trials import DEFAULT_BUDGET
+
+    return DEFAULT_BUDGET
+
+
+def _policies(max_budget: int) -> list[Policy]:
+    """The default and the variants the report compares (budgets, scoring, candidate ranges)."""
+    default = _default_budget()
+    budgets = [b for b in BUDGETS if b <= max_budget]
+    out = [Policy(b) for b in budgets]
+    out += [Policy(default, scoring="train")]
+    out += [Policy(default, fallback=f) for f in FALLBACK_VARIANTS]
+    out += [Policy(default, around=a) for a in AROUND_VARIANTS]
+    return out
+
+
+def stage_report(args: argparse.Namespace) -> dict:
+    tasks = _tasks(args.tasks)
+    grids = _grids(tasks)
     records = {}
     for task in tasks:
         path = TRIALS_DIR / f"{task.name}.json"
         if path.exists() and task.name in grids:
             records[task.name] = json.loads(path.read_text())
-    variants: list[tuple[str, Any]] = [
-        ("no trials (range test)", None),
-        ("optimizer default", None),
-    ]
-    max_budget = max(
+    max_budget = min(
         (e["max_budget"] for r in records.values() for e in r["seeds"].values()), default=0
     )
-    budgets = [b for b in BUDGETS if b <= max_budget]
-    for scoring in ("holdout", "train"):
-        for spacing in (0.25, 0.5):
-            for b in budgets:
-                variants.append((f"trials {scoring} {spacing:g}dec {b}x", (b, scoring, spacing)))
+    variants: list[tuple[str, Policy | None]] = [
+        ("no trials (range test)", None),
+        (OPTIMIZER_ROW, None),
+    ]
+    variants += [(p.name, p) for p in _policies(max_budget)]
     rows: dict[str, dict[str, dict]] = {name: {} for name, _ in variants}
     fell_back: dict[str, bool] = {}
     for task_name, record in records.items():
         grid = grids[task_name]
         entries = list(record["seeds"].values())
         fell_back[task_name] = sum(e["fallback"] for e in entries) * 2 > len(entries)
-        for name, spec in variants:
-            if spec is not None and any(e["max_budget"] < spec[0] for e in entries):
-                continue  # this task's trials did not run that long
+        for name, policy in variants:
             lrs, rel, reliable_bad, below_default, costs = [], [], 0, 0, []
             for entry in entries:
                 default_rel = grid.relative(entry["optimizer_lr"])[0]
-                if spec is None and name.startswith("no trials"):
-                    lr = entry["suggestion"]
-                    reliable = entry["range_test_reliable"]
-                elif spec is None:
+                if policy is None and name.startswith("no trials"):
+                    lr, reliable = entry["suggestion"], entry["range_test_reliable"]
+                elif policy is None:
                     lr, reliable = entry["optimizer_lr"], False
                 else:
-                    lr, reliable = choose(entry, *spec)
-                    costs.append(_cost(entry, spec[0], spec[2]))
+                    picked = choose(entry, policy)
+                    if picked is None:
+                        break  # this run did not train the policy's candidates
+                    lr, reliable = picked
+                    costs.append(_cost(entry, policy))
                 r = grid.relative(lr)[0] if lr is not None else 0.0
                 lrs.append(lr)
                 rel.append(r)
                 reliable_bad += int(reliable and r < 0.9)
                 below_default += int(r < default_rel - 0.03)
-            known = [v for v in lrs if v]
-            rows[name][task_name] = {
-                "lrs": lrs,
-                "relative": rel,
-                "mean": float(np.mean(rel)),
-                "seeds": len(rel),
-                "spread": float(np.log10(max(known) / min(known))) if known else math.nan,
-                "reliable_below_0.9": reliable_bad,
-                "below_default": below_default,
-                "cost_steps": float(np.mean([c[0] for c in costs])) if costs else 0.0,
-                "cost_wall": float(np.mean([c[1] for c in costs])) if costs else 0.0,
-            }
+            else:
+                known = [v for v in lrs if v]
+                rows[name][task_name] = {
+                    "lrs": lrs,
+                    "relative": rel,
+                    "mean": float(np.mean(rel)),
+                    "seeds": len(rel),
+                    "spread": float(np.log10(max(known) / min(known))) if known else math.nan,
+                    "reliable_below_0.9": reliable_bad,
+                    "below_default": below_default,
+                    "cost_steps": float(np.mean([c[0] for c in costs])) if costs else 0.0,
+                    "cost_steps_max": float(np.max([c[0] for c in costs])) if costs else 0.0,
+                    "cost_wall": float(np.mean([c[1] for c in costs])) if costs else 0.0,
+                }
     flat17 = _flat_tasks()
     sets = {
-        "development (seen)": lambda t: T.TASKS[t].half != T.TRIALS,
-        "development, the 17 flat": lambda t: t in flat17,
-        "development, not flat": lambda t: T.TASKS[t].half != T.TRIALS and t not in flat17,
-        "trials group": lambda t: T.TASKS[t].half == T.TRIALS,
-        "trials group, fell back": lambda t: T.TASKS[t].half == T.TRIALS and fell_back[t],
+        "all": lambda t: True,
+        "the 17 flat (development)": lambda t: t in flat17,
+        "not flat": lambda t: t not in flat17,
+        "range test fell back on most seeds": lambda t: fell_back[t],
     }
     lines = [
         "| tasks | variant | n | mean | worst (task) | within 3% | max spread (dec) | "
-        "reliable < 0.9 | < default - 3% | cost (range tests: steps / wall) |",
+        "reliable < 0.9 | < default - 3% | cost (range tests: steps mean / max / wall) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary: dict[str, dict] = {}
@@ -333,24 +395,31 @@ def stage_report(args: argparse.Namespace) -> dict:
             worst = min(means, key=means.get)
             s = {
                 "tasks": len(per),
+                "seeds": sorted({v["seeds"] for v in per.values()}),
                 "mean": float(np.mean(list(means.values()))),
                 "worst": means[worst],
                 "worst_task": worst,
                 "within": sum(v >= WITHIN for v in means.values()),
                 "max_spread": max(v["spread"] for v in per.values()),
+                "spread_under_0.5": sum(v["spread"] < 0.5 for v in per.values()),
                 "reliable_below_0.9": sum(v["reliable_below_0.9"] for v in per.values()),
                 "below_default": sum(v["below_default"] for v in per.values()),
                 "cost_steps": float(np.mean([v["cost_steps"] for v in per.values()])),
+                "cost_steps_max": float(np.max([v["cost_steps_max"] for v in per.values()])),
                 "cost_wall": float(np.mean([v["cost_wall"] for v in per.values()])),
             }
             summary[f"{label}|{name}"] = s
-            cost = f"{s['cost_steps']:.1f} / {s['cost_wall']:.1f}" if s["cost_steps"] else "-"
+            cost = (
+                f"{s['cost_steps']:.1f} / {s['cost_steps_max']:.0f} / {s['cost_wall']:.1f}"
+                if s["cost_steps"]
+                else "-"
+            )
             lines.append(
                 f"| {label} | {name} | {s['tasks']} | {s['mean']:.3f} | {s['worst']:.3f} "
                 f"({worst}) | {s['within']}/{s['tasks']} | {s['max_spread']:.2f} | "
                 f"{s['reliable_below_0.9']} | {s['below_default']} | {cost} |"
             )
-    chosen = f"trials {CHOSEN[1]} {CHOSEN[2]:g}dec {CHOSEN[0]}x"
+    chosen = Policy(_default_budget()).name
     lines += [
         "",
         f"Per task, the library's default ({chosen}): relative score of the range test's "
@@ -367,14 +436,15 @@ def stage_report(args: argparse.Namespace) -> dict:
         lines.append(
             f"| {task_name} | {T.TASKS[task_name].half} | "
             f"{rows['no trials (range test)'][task_name]['mean']:.3f} | {row['mean']:.3f} | "
-            f"{rows['optimizer default'][task_name]['mean']:.3f} | "
+            f"{rows[OPTIMIZER_ROW][task_name]['mean']:.3f} | "
             + ", ".join(f"{v:.3g}" for v in row["lrs"])
             + f" | {row['cost_steps']:.0f} |"
         )
     text = "\n".join(lines)
     print(text)
     out = {"summary": summary, "per_task": rows, "markdown": text, "machine": C.machine_info()}
-    C.write_json(TRIALS_DIR.parent / f"trials_report_{args.tasks}.json", out)
+    label = args.tasks if len(args.tasks) < 40 else "custom"
+    C.write_json(SQ / f"trials_report_{TRIALS_DIR.name}_{label}.json", out)
     return out
 
 

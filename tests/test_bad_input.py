@@ -1,6 +1,6 @@
 """Bad input to the public classes and functions: a clear Keras-style error, never a quiet fix.
 
-Each case is one of issue #14: values that were accepted as something else
+Each case is a value that was once accepted as something else
 (`restore="no"` taken as True), raw errors that did not name the argument
 (`OverflowError` for `10**400`, `TypeError` from `plot_schedule(0.01, 10)`),
 and files that `LRFinder.load` trusted. The saved-file checks run on

@@ -222,6 +222,10 @@ def test_flat_then_divergent_falls_back_on_the_divergence_with_a_warning():
         assert "never fell" in message  # what happened
         assert "diverged" in message
         assert "num_steps" in message and "batch" in message  # what to try
+        # The LRs to check it at: 10**1.5 below the fallback up to the fallback itself (the
+        # range the trials' candidates span), and the call that runs those trials.
+        assert f"from {lr / 10**1.5:.2g} to {lr:.2g}" in message
+        assert "confirm(" in message
 
 
 def test_flat_then_divergent_default_suggestion_is_the_fallback():

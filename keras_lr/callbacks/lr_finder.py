@@ -646,7 +646,7 @@ class LRFinder(keras.callbacks.Callback):
         """Short trials of candidate LRs around the suggestion; the best held-out loss wins.
 
         Each candidate (x1/3..x3 around the suggestion, half a decade apart;
-        /10..x3 around a fallback; always the optimizer's own LR) trains for
+        /31.6..x1 around a fallback; always the optimizer's own LR) trains for
         `budget` steps from the model's state, on the same batches with the
         same seeds, and is scored by its loss on `val_data`, else on a
         held-out fifth of array data, else by its final training loss. The

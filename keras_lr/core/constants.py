@@ -34,6 +34,10 @@ BASIN_DIVISOR = 4.0
 DIVERGE_FACTOR = 5.0
 #: Without a fall: the LR where the loss diverged, divided by this.
 FALLBACK_DIVISOR = 10.0
+#: The LRs to check a fallback `f` at, by training: `f * 10**low .. f * 10**high` (decades),
+#: what its warning names and where `LRFinder.confirm()` puts its candidates. Not above `f`:
+#: trials near the blow-up chose LRs that trained worse (BENCHMARKS.md).
+FALLBACK_CHECK_DECADES = (-1.5, 0.0)
 #: A fall of fewer fall thresholds than this is too shallow to be reliable.
 RELIABLE_FALL = 3.0
 #: Fewer points than this in the descent and basin: the suggestion is not reliable.

@@ -37,7 +37,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from keras_lr import _validation as check
-from keras_lr.core.constants import BASIN_DIVISOR, FALLBACK_DIVISOR, MIN_POINTS
+from keras_lr.core.constants import (
+    BASIN_DIVISOR,
+    FALLBACK_CHECK_DECADES,
+    FALLBACK_DIVISOR,
+    MIN_POINTS,
+)
 from keras_lr.core.diagnosis import (
     Curve,
     Diagnosis,
@@ -210,8 +215,10 @@ def robust(curve: Curve) -> float:
             f"to read a learning rate from. Falling back on the divergence: lr={lr:.3g}, "
             f"{FALLBACK_DIVISOR:g}x below where the loss diverged "
             f"({diagnosis.divergence_lr:.3g}); on such curves the best LR can be anywhere from "
-            "near the divergence to hundreds of times below it. Check it by training a few "
-            f"epochs at a few LRs around it (say {lr / 10:.2g} to {lr * 3:.2g}). A larger batch "
+            "near the divergence to hundreds of times below it. Check it by training at a few "
+            f"LRs from {lr * 10 ** FALLBACK_CHECK_DECADES[0]:.2g} to "
+            f"{lr * 10 ** FALLBACK_CHECK_DECADES[1]:.2g}: `finder.confirm(model, x, y)` runs "
+            "such short trials for you. A larger batch "
             "or another LR range (`start_lr`, `end_lr`) may show a descent; more `num_steps` "
             "sometimes does, but on the flat curves of BENCHMARKS.md it more often made the "
             "suggestion worse.",

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_lr.core.constants import RELIABLE_SPREAD
+from keras_lr.core.constants import FALLBACK_CHECK_DECADES, RELIABLE_SPREAD
 from keras_lr.core.diagnosis import UnreliableSuggestionWarning
 
 __all__ = [
@@ -48,8 +48,9 @@ __all__ = [
 
 #: The candidates around a suggestion `s`: `s * 10**-d .. s * 10**d` (x1/3..x3).
 AROUND_DECADES = (-0.5, 0.5)
-#: Around a fallback `s` (the loss never fell): the range its warning names, `s/10 .. 3s`.
-FALLBACK_DECADES = (-1.0, 0.5)
+#: Around a fallback `s` (the loss never fell): the range its warning names,
+#: `keras_lr.core.constants.FALLBACK_CHECK_DECADES` (`s / 10**1.5 .. s`).
+FALLBACK_DECADES = FALLBACK_CHECK_DECADES
 #: Without any suggestion (the loss neither fell nor diverged): around the optimizer's LR.
 NO_SUGGESTION_DECADES = (-1.0, 1.0)
 #: The spacing of the candidates, in decades of LR (half a decade: as good as a quarter
@@ -57,8 +58,6 @@ NO_SUGGESTION_DECADES = (-1.0, 1.0)
 SPACING_DECADES = 0.5
 #: How many standard errors apart two scores must be to be told apart.
 NOISE_Z = 2.0
-#: A candidate this close (in decades) to the optimizer's LR is replaced by it.
-_SAME_DECADES = 0.05
 
 SCORINGS = ("val", "holdout", "train")
 _SCORING_TEXT = {
@@ -80,10 +79,10 @@ def candidates(
 
     Log-spaced (`spacing` decades apart) around `suggestion`: from
     `AROUND_DECADES` (x1/3..x3) for a reliable or unreliable suggestion, from
-    `FALLBACK_DECADES` (/10..x3, the range `FallbackWarning` names) for a
+    `FALLBACK_DECADES` (/31.6..x1, the range `FallbackWarning` names) for a
     fallback; without a suggestion, `NO_SUGGESTION_DECADES` around the
     optimizer's LR. The optimizer's own LR is always a candidate (it replaces
-    a candidate within 0.05 decades of it).
+    the candidate less than half a spacing from it: the same trial, once).
 
     Args:
         suggestion: the range test's suggestion, or None.
@@ -120,8 +119,9 @@ def candidates(
         source = "suggestion" if k == 0 and suggestion is not None else "around"
         found.append((centre * 10.0 ** (k * spacing), source))
     if optimizer_lr is not None:
+        # The optimizer's LR replaces the candidate less than half a spacing from it.
         own = float(optimizer_lr)
-        found = [(lr, s) for lr, s in found if abs(math.log10(lr / own)) > _SAME_DECADES]
+        found = [(lr, s) for lr, s in found if abs(math.log10(lr / own)) >= spacing / 2]
         found.append((own, "optimizer"))
     return sorted(found)
 

@@ -67,15 +67,21 @@ def test_candidates_closed_form():
     assert [src for lr, src in found if abs(lr - s) < 1e-12] == ["suggestion"]
     fine = [lr for lr, src in candidates(s, None, spacing=0.25)]
     assert_allclose(fine, [s * 10 ** (k / 4) for k in range(-2, 3)], rtol=1e-12)
-    # A fallback: /10 .. x3, the range its warning names.
+    # A fallback: /10**1.5 .. x1, the range its warning names (none above the fallback).
     fallback = [lr for lr, src in candidates(s, None, fallback=True)]
-    assert_allclose(fallback, [s / 10, s / 10**0.5, s, s * 10**0.5], rtol=1e-12)
+    assert_allclose(fallback, [s / 10**1.5, s / 10, s / 10**0.5, s], rtol=1e-12)
     # No suggestion: a decade either side of the optimizer's LR.
     around_own = [lr for lr, _ in candidates(None, 0.01)]
     assert_allclose(around_own, [0.001, 0.01 / 10**0.5, 0.01, 0.01 * 10**0.5, 0.1], rtol=1e-12)
-    # The optimizer's LR replaces a candidate within 0.05 decades of it.
-    near = candidates(0.001 * 1.05, 0.001)
-    assert sum(abs(math.log10(lr / 0.001)) < 0.05 for lr, _ in near) == 1
+    # The optimizer's LR replaces the candidate less than half a spacing (0.25 decades) from it:
+    # 0.001 * 10**0.2 is replaced; candidates half a decade from it are all kept.
+    near = candidates(0.001 * 10**0.2, 0.001)
+    assert_allclose(
+        [lr for lr, _ in near], [0.001 * 10**-0.3, 0.001, 0.001 * 10**0.7], rtol=1e-12
+    )
+    assert [src for _, src in near] == ["around", "optimizer", "around"]
+    kept = candidates(0.001 * 10**1.0, 0.001)  # 0.00316, 0.01, 0.0316: none within 0.25
+    assert len(kept) == 4 and sum(src == "optimizer" for _, src in kept) == 1
     with pytest.raises(ValueError, match="centre"):
         candidates(None, None)
 
