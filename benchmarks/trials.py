@@ -122,6 +122,13 @@ def run_task(task: T.Task, seed: int, max_budget: int) -> dict:
         "range_test_wall_s": round(range_test_wall, 3),
         "trials_wall_s": round(trials_wall, 3),
         "max_budget": max_budget,
+        "start": None
+        if result.start is None
+        else {
+            "score": result.start.score,
+            "parts": _round(result.start.score_parts),
+            "weights": result.start.score_weights,
+        },
         "trials": [
             {
                 "lr": t.lr,
@@ -240,6 +247,7 @@ def choose(entry: dict, policy: Policy) -> tuple[float, bool] | None:
                 steps=[0],
             )
         )
+    start = entry.get("start")  # the untrained held-out loss (runs since it was recorded)
     result = TrialsResult(
         trials,
         scoring=policy.scoring,
@@ -247,6 +255,15 @@ def choose(entry: dict, policy: Policy) -> tuple[float, bool] | None:
         range_test_steps=RANGE_TEST_STEPS,
         suggestion=entry["suggestion"],
         optimizer_lr=entry["optimizer_lr"],
+        start=None
+        if start is None or policy.scoring != "holdout"
+        else Trial(
+            lr=0.0,
+            source="start",
+            score=start["score"],
+            score_parts=start["parts"],
+            score_weights=start["weights"],
+        ),
     )
     return result.best_lr, result.reliable
 

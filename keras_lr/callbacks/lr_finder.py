@@ -21,6 +21,7 @@ from keras_lr._io import print_msg
 from keras_lr.callbacks import _control, _state, data_adapter
 from keras_lr.core.ramp import RampConfig, check_finder_options
 from keras_lr.core.result import EMPTY_RECORD, RESULT_NAMES, RangeTest, RangeTestRun
+from keras_lr.core.trials import TrialsResult
 from keras_lr.schedules import evaluate
 
 __all__ = ["LRFinder", "NoResultError", "RangeTestRun"]
@@ -230,7 +231,9 @@ class LRFinder(keras.callbacks.Callback):
         start = float(self._start_step)
         # The ramp is the LR of keras_lr's train function, which also makes the
         # model's loss tracker hold the loss of one batch (see keras_lr._keras).
-        _control.control(model).take(self, _ShiftedRamp(self, start), scalable=False, track_loss=True)
+        _control.control(model).take(
+            self, _ShiftedRamp(self, start), scalable=False, track_loss=True
+        )
         self._loss_checks = 2
         self._active = True
         self._start_bar()
@@ -642,7 +645,7 @@ class LRFinder(keras.callbacks.Callback):
         seed: int | None = None,
         verbose: int | None = None,
         **fit_kwargs: Any,
-    ) -> Any:
+    ) -> TrialsResult:
         """Short trials of candidate LRs around the suggestion; the best held-out loss wins.
 
         Each candidate (x1/3..x3 around the suggestion, half a decade apart;
@@ -746,5 +749,3 @@ def _reseed(model: Any, rng: np.random.Generator) -> None:
         state = np.array(ops.convert_to_numpy(variable), copy=True)
         state[0] = rng.integers(1, 2**31 - 1)
         variable.assign(state)
-
-

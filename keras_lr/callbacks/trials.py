@@ -149,10 +149,8 @@ class _TrialCallback(keras.callbacks.Callback):
             self._plain_model.stop_training = True
 
     def _checkpoint(self, step: int) -> None:
-        model = self.model  # On JAX, reading `self.model` syncs the training state.
-        losses = [data_adapter.validation_loss(model, [batch]) for batch in self.run.score_batches]
-        sizes = [batch[3] for batch in self.run.score_batches]
-        value, error = heldout_score(losses, sizes)
+        # On JAX, reading `self.model` syncs the training state.
+        losses, sizes, value, error = _evaluate(self.model, self.run.score_batches)
         if not math.isfinite(value):
             self.trial.diverged = True
             return
@@ -160,7 +158,7 @@ class _TrialCallback(keras.callbacks.Callback):
         self.trial.eval_losses.append(value)
         self.trial.eval_errors.append(error)
         self.trial.eval_parts.append(losses)
-        self.trial.score_parts, self.trial.score_weights = losses, [float(n) for n in sizes]
+        self.trial.score_parts, self.trial.score_weights = losses, sizes
 
     def on_train_end(self, logs: dict | None = None) -> None:
         _control.control(self.model).release(self)
@@ -365,6 +363,7 @@ def confirm(
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     saved = _state.snapshot(model)
+    start = None if run.score_batches is None else _start(model, run.score_batches)
     trials = [Trial(lr=lr, source=source) for lr, source in chosen]
     if verbose:
         print_msg(
@@ -402,11 +401,35 @@ def confirm(
         suggestion=suggestion,
         optimizer_lr=optimizer_lr,
         wall_s=time.perf_counter() - started,
+        start=start,
     )
     if verbose:
         print_msg(result.summary())
     result.warn_if_unreliable(stacklevel=3)
     return result
+
+
+def _evaluate(
+    model: keras.Model, batches: list[tuple[Any, Any, Any, int]]
+) -> tuple[list[float], list[float], float, float]:
+    """The held-out loss of each batch, the batch sizes, their mean and its standard error."""
+    losses = [data_adapter.validation_loss(model, [batch]) for batch in batches]
+    sizes = [float(batch[3]) for batch in batches]
+    value, error = heldout_score(losses, sizes)
+    return losses, sizes, value, error
+
+
+def _start(model: keras.Model, batches: list[tuple[Any, Any, Any, int]]) -> Trial:
+    """The held-out loss before any trial: what a candidate must lower to have learned."""
+    losses, sizes, score, error = _evaluate(model, batches)
+    return Trial(
+        lr=0.0,
+        source="start",
+        score=score,
+        score_error=error,
+        score_parts=losses,
+        score_weights=sizes,
+    )
 
 
 def _score(trial: Trial, scoring: str) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "NO_SUGGESTION_DECADES",
     "SPACING_DECADES",
     "NOISE_Z",
+    "MIN_FALL",
     "Trial",
     "TrialsResult",
     "candidates",
@@ -58,6 +59,10 @@ NO_SUGGESTION_DECADES = (-1.0, 1.0)
 SPACING_DECADES = 0.5
 #: How many standard errors apart two scores must be to be told apart.
 NOISE_Z = 2.0
+#: The least fall of the held-out loss from its untrained value, as a part of that value, for
+#: a trial to have learned: a smaller fall, however consistent over the batches, is not
+#: learning the task.
+MIN_FALL = 0.01
 
 SCORINGS = ("val", "holdout", "train")
 _SCORING_TEXT = {
@@ -132,7 +137,8 @@ class Trial:
 
     Attributes:
         lr: the candidate LR (constant over the trial).
-        source: `"suggestion"`, `"around"`, `"optimizer"` or `"user"`.
+        source: `"suggestion"`, `"around"`, `"optimizer"` or `"user"`; `"start"`
+            for the untrained reference (`TrialsResult.start`).
         steps: the steps recorded (0-based).
         losses: the smoothed training loss at those steps (the finder's
             bias-corrected EMA).
@@ -218,6 +224,9 @@ class TrialsResult:
         suggestion: the range test's suggestion (None when it gave none).
         optimizer_lr: the optimizer's own LR (None when it has a schedule).
         wall_s: the wall time of all trials, in seconds.
+        start: the held-out loss before any training (a `Trial` with
+            `source="start"` and `lr=0`, scored on the same batches), or None
+            (`scoring="train"`).
 
     Attributes:
         best_lr: the chosen LR: the candidate with the lowest score.
@@ -227,7 +236,10 @@ class TrialsResult:
             from the other candidates beyond their noise (the tied
             candidates span at most `RELIABLE_SPREAD` decades) and
             is not the lowest or highest of the candidates around the
-            suggestion (the best LR could lie beyond it).
+            suggestion (the best LR could lie beyond it; the optimizer's LR
+            too, when it lies beyond them), and it lowered the held-out loss
+            from where it started (`start`) beyond its noise and by at least
+            `MIN_FALL` of it.
         reasons: why it is not reliable (empty when it is).
 
     Example:
@@ -251,6 +263,7 @@ class TrialsResult:
         suggestion: float | None = None,
         optimizer_lr: float | None = None,
         wall_s: float = 0.0,
+        start: Trial | None = None,
     ) -> None:
         if not trials:
             raise ValueError("Argument `trials` must hold at least one trial. Received: trials=[]")
@@ -263,6 +276,7 @@ class TrialsResult:
         self.suggestion = suggestion
         self.optimizer_lr = optimizer_lr
         self.wall_s = float(wall_s)
+        self.start = start
         self._judge()
 
     # ---------------------------------------------------------- the choice
@@ -293,16 +307,27 @@ class TrialsResult:
                     f"({min(lrs):.3g} to {max(lrs):.3g}), more than {RELIABLE_SPREAD:g}"
                 )
         searched = [t for t in self.trials if t.source != "optimizer"] or self.trials
-        if len(searched) > 1 and self.best.source != "optimizer":
-            if self.best is searched[0]:
+        if len(searched) > 1:
+            if self.best.lr <= searched[0].lr:
                 self.reasons.append(
                     f"the best is the lowest candidate ({self.best_lr:.3g}): a lower LR may be "
                     "better"
                 )
-            elif self.best is searched[-1]:
+            elif self.best.lr >= searched[-1].lr:
                 self.reasons.append(
                     f"the best is the highest candidate ({self.best_lr:.3g}): a higher LR may "
                     "be better"
+                )
+        start = self.start
+        if start is not None and math.isfinite(start.score):
+            fall = start.score - self.best.score
+            least = max(NOISE_Z * paired_error(self.best, start), MIN_FALL * abs(start.score))
+            if not fall > least:
+                self.reasons.append(
+                    f"no candidate lowered the held-out loss beyond its noise (and by "
+                    f"{MIN_FALL:.0%}) from where it "
+                    f"started ({start.score:.4g}; the best reached {self.best.score:.4g}): none "
+                    f"learned within {self.budget} steps, so a larger `budget` may tell them apart"
                 )
         self.reliable = not self.reasons
 
@@ -356,6 +381,11 @@ class TrialsResult:
             lines.append(
                 f"  {t.lr:10.3g}  {t.source:<10}  {score}  {t.score_error:8.2g}  {', '.join(notes)}"
             )
+        if self.start is not None and math.isfinite(self.start.score):
+            lines.append(
+                f"  {'(start)':>10}  {'untrained':<10}  {self.start.score:10.4g}  "
+                f"{self.start.score_error:8.2g}  the held-out loss before any trial"
+            )
         verdict = "reliable" if self.reliable else "NOT reliable: " + "; ".join(self.reasons)
         lines.append(f"Chosen: lr={self.best_lr:.3g} ({self.best.source}), {verdict}.")
         return lines
@@ -376,6 +406,7 @@ class TrialsResult:
             "reliable": self.reliable,
             "reasons": list(self.reasons),
             "wall_s": self.wall_s,
+            "start": None if self.start is None else self.start.to_dict(),
             "trials": [t.to_dict() for t in self.trials],
         }
 

@@ -76,9 +76,7 @@ def test_candidates_closed_form():
     # The optimizer's LR replaces the candidate less than half a spacing (0.25 decades) from it:
     # 0.001 * 10**0.2 is replaced; candidates half a decade from it are all kept.
     near = candidates(0.001 * 10**0.2, 0.001)
-    assert_allclose(
-        [lr for lr, _ in near], [0.001 * 10**-0.3, 0.001, 0.001 * 10**0.7], rtol=1e-12
-    )
+    assert_allclose([lr for lr, _ in near], [0.001 * 10**-0.3, 0.001, 0.001 * 10**0.7], rtol=1e-12)
     assert [src for _, src in near] == ["around", "optimizer", "around"]
     kept = candidates(0.001 * 10**1.0, 0.001)  # 0.00316, 0.01, 0.0316: none within 0.25
     assert len(kept) == 4 and sum(src == "optimizer" for _, src in kept) == 1
@@ -297,6 +295,73 @@ def test_cannot_separate_warns():
     assert len(result.tied) == 3
 
 
+def test_start_is_the_untrained_held_out_loss_and_no_learning_is_not_reliable():
+    budget, batch = 20, 8
+    x, y = regression_data(budget * batch, seed=3)
+    x_val, y_val = regression_data(64, seed=4)
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(1e-9), loss="mse")
+    untrained = model.evaluate(x_val, y_val, batch_size=batch, verbose=0)
+    with pytest.warns(suggest.UnreliableSuggestionWarning, match="no candidate lowered"):
+        result = finder_with_candidates().confirm(
+            model,
+            x,
+            y,
+            batch_size=batch,
+            budget=budget,
+            candidates=[2e-9, 4e-9],
+            val_data=(x_val, y_val),
+            verbose=0,
+        )
+    assert result.start.score == pytest.approx(untrained, rel=2e-5)
+    assert not result.reliable
+    assert any("no candidate lowered the held-out loss" in r for r in result.reasons)
+    # A candidate that learns is not held back by the start.
+    learned = finder_with_candidates().confirm(
+        model,
+        x,
+        y,
+        batch_size=batch,
+        budget=budget,
+        candidates=[0.01, 0.03, 0.1],
+        val_data=(x_val, y_val),
+        verbose=0,
+    )
+    assert learned.best.score < untrained
+    assert not any("no candidate lowered" in r for r in learned.reasons)
+
+
+def test_the_optimizers_lr_below_every_candidate_is_an_edge():
+    def trial(lr, source, shift):
+        parts = [1.0 + shift, 2.0 + shift, 1.5 + shift, 0.5 + shift]
+        return Trial(
+            lr=lr,
+            source=source,
+            score=float(np.mean(parts)),
+            steps=[0],
+            score_parts=parts,
+            score_weights=[1.0] * 4,
+        )
+
+    trials = [
+        trial(1e-3, "optimizer", 0.0),
+        trial(1e-2, "around", 1.0),
+        trial(3e-2, "suggestion", 2.0),
+        trial(1e-1, "around", 3.0),
+    ]
+    result = TrialsResult(trials, scoring="val", budget=10, range_test_steps=10)
+    assert result.best_lr == 1e-3
+    assert any("lowest candidate" in r for r in result.reasons)
+    assert not result.reliable
+    # Inside the candidates, the optimizer's LR is no edge.
+    trials[0] = trial(2e-2, "optimizer", 0.0)
+    inside = TrialsResult(trials, scoring="val", budget=10, range_test_steps=10)
+    assert inside.best_lr == 2e-2 and inside.reliable
+
+
 # ---------------------------------------------------------------- exit paths
 class RaiseAt(keras.callbacks.Callback):
     def __init__(self, error, batch=2):
@@ -407,7 +472,8 @@ def test_summary_plot_and_progress_bar(capsys):
     assert "12/12" in out  # one bar over the 3 trials x 4 steps
     assert out.count("Chosen: lr=") == 1
     lines = result.summary().splitlines()
-    assert len(lines) == 2 + 3 + 1
+    assert len(lines) == 2 + 3 + 1 + 1  # header, 3 candidates, the untrained start, the choice
+    assert "(start)" in lines[-2] and f"{result.start.score:10.4g}" in lines[-2]
     assert lines[-1].startswith(f"Chosen: lr={result.best_lr:.3g}")
     ax = result.plot()
     assert isinstance(ax, matplotlib.axes.Axes)
