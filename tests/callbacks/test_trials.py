@@ -53,6 +53,16 @@ def expected_losses(lr, steps):
     return c * w
 
 
+def tanh_regressor(lr, seed):
+    """A small regression MLP with SGD at `lr`, its weights drawn under `seed`."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
+    return model
+
+
 def finder_with_candidates():
     return keras_lr.LRFinder(verbose=0)
 
@@ -204,12 +214,7 @@ def test_chosen_lr_is_the_best_held_out_loss_trained_by_hand():
     x_val, y_val = regression_data(64, seed=2)
 
     def build(lr):
-        keras.utils.set_random_seed(7)
-        model = keras.Sequential(
-            [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
-        )
-        model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
-        return model
+        return tanh_regressor(lr, seed=7)
 
     model = build(0.01)
     result = finder_with_candidates().confirm(
@@ -299,11 +304,7 @@ def test_start_is_the_untrained_held_out_loss_and_no_learning_is_not_reliable():
     budget, batch = 20, 8
     x, y = regression_data(budget * batch, seed=3)
     x_val, y_val = regression_data(64, seed=4)
-    keras.utils.set_random_seed(5)
-    model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
-    )
-    model.compile(optimizer=keras.optimizers.SGD(1e-9), loss="mse")
+    model = tanh_regressor(1e-9, seed=5)
     untrained = model.evaluate(x_val, y_val, batch_size=batch, verbose=0)
     with pytest.warns(suggest.UnreliableSuggestionWarning, match="no candidate lowered"):
         result = finder_with_candidates().confirm(
@@ -321,15 +322,9 @@ def test_start_is_the_untrained_held_out_loss_and_no_learning_is_not_reliable():
     assert any("no candidate lowered the held-out loss" in r for r in result.reasons)
     # A candidate that learns is not held back by the start.
     learned = finder_with_candidates().confirm(
-        model,
-        x,
-        y,
-        batch_size=batch,
-        budget=budget,
-        candidates=[0.01, 0.03, 0.1],
-        val_data=(x_val, y_val),
-        verbose=0,
-    )
+        model, x, y, batch_size=batch, budget=budget, candidates=[0.01, 0.03, 0.1],
+        val_data=(x_val, y_val), verbose=0,
+    )  # fmt: skip
     assert learned.best.score < untrained
     assert not any("no candidate lowered" in r for r in learned.reasons)
 
