@@ -642,7 +642,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--half",
         default="both",
-        choices=("dev", "test", "both", "holdout", "all", "fresh", "fresh2", "fresh3", "trials", "every"),
+        choices=("both", "all", "every", *T.GROUPS),
         help="print only one half (dev while choosing a rule; the markdown has dev and test); "
         "the held-out half is loaded, printed and written only with 'holdout' or 'all'; "
         "the fresh groups (clean tests of later rules) only by their names",

@@ -505,11 +505,15 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="candidates further out (WIDE_AROUND, WIDE_FALLBACK), cached in results/sq/trials_wide",
     )
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="the cache folder under results/sq (default: trials, or trials_wide with --wide)",
+    )
     args = parser.parse_args(argv)
     global TRIALS_DIR, WIDE
     WIDE = args.wide
-    if WIDE:
-        TRIALS_DIR = SQ / "trials_wide"
+    TRIALS_DIR = SQ / (args.cache or ("trials_wide" if WIDE else "trials"))
     if args.stage == "run":
         for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(var, "1")

@@ -422,7 +422,8 @@ class TrialsResult:
     def plot(self, ax: Any = None) -> Any:
         """Plots each trial's curve against the step: the held-out loss, or the training loss.
 
-        The chosen LR's curve is drawn thicker. Matplotlib is imported here.
+        The chosen LR's curve is drawn thicker; a dotted line marks the held-out
+        loss before training (`start`). Matplotlib is imported here.
 
         Args:
             ax: a matplotlib Axes to draw on; a new figure when None.
@@ -449,6 +450,8 @@ class TrialsResult:
                 lw=width,
                 label=label,
             )
+        if held_out and self.start is not None and math.isfinite(self.start.score):
+            ax.axhline(self.start.score, color="0.5", ls=":", lw=1.0, label="untrained")
         ax.set_xlabel("training step")
         ax.set_ylabel("held-out loss" if held_out else "smoothed training loss")
         ax.set_title(f"Trials: best lr={self.best_lr:.3g}")

@@ -472,4 +472,6 @@ def test_summary_plot_and_progress_bar(capsys):
     assert lines[-1].startswith(f"Chosen: lr={result.best_lr:.3g}")
     ax = result.plot()
     assert isinstance(ax, matplotlib.axes.Axes)
-    assert len(ax.get_lines()) == 3
+    lines = ax.get_lines()
+    assert len(lines) == 3 + 1  # the 3 trials and the untrained level
+    assert list(lines[-1].get_ydata()) == [result.start.score] * 2
