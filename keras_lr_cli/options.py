@@ -36,6 +36,7 @@ __all__ = [
     "SCHEDULE_FAMILIES",
     "ScheduleFamily",
     "SUGGESTION_METHODS",
+    "TRIALS_BUDGET",
 ]
 
 #: The Keras backends `--backend` accepts.
@@ -50,6 +51,9 @@ MAX_INT = 2**63 - 1
 SUGGESTION_METHODS = ("robust", "consensus", "valley", "steepest", "minimum")
 #: keras_lr's default suggestion rule.
 DEFAULT_SUGGESTION = "robust"
+#: The trials' default budget per candidate, in range tests
+#: (`keras_lr.callbacks.trials.DEFAULT_BUDGET`).
+TRIALS_BUDGET = 5
 #: `keras_lr.schedules.CYCLIC_MODES`.
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -403,14 +407,14 @@ FIND_OPTIONS: tuple[Option, ...] = (
         False,
         "after the range test, train a few candidate LRs (around the suggestion, and the "
         "model's own LR) for a short budget each from the model's restored state, and choose "
-        "by the loss on a held-out fifth of the data (LRFinder.confirm); costs about 20 range "
-        "tests",
+        "by the loss on a held-out fifth of the data (LRFinder.confirm); costs about "
+        f"{4 * TRIALS_BUDGET} range tests",
     ),
     Option(
         ("--trials-budget",),
         "int",
         None,
-        "training steps of each trial, with --trials (default: 5 x --num-steps)",
+        f"training steps of each trial, with --trials (default: {TRIALS_BUDGET} x --num-steps)",
         "N",
         minimum=1,
         maximum=MAX_RANGE_TEST_STEPS,

@@ -91,6 +91,12 @@ def test_limits_are_keras_lr_limits():
     assert options.MAX_PLOT_STEPS == MAX_PLOT_STEPS
 
 
+def test_trials_budget_is_keras_lr_default():
+    from keras_lr.callbacks import trials
+
+    assert options.TRIALS_BUDGET == trials.DEFAULT_BUDGET
+
+
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_help_lists_every_option_of_the_family(capsys, name):
     assert main(["plot", name, "--help"]) == 0
