@@ -16,19 +16,23 @@ and seed, on JAX, single-threaded:
    inputs without `val_data`, the library's default); the training loss at
    the end (what other input kinds get) is scored from the same runs.
 
-Cached per task under `results/sq/trials/<task>.json` (by seed; `--force`
-recomputes). The `report` stage then scores, for each budget, scoring and
-candidate spacing (0.25 decades, the library's, or every other candidate:
-0.5 decades), the chosen LR on the task's cached grid (relative score
-interpolated in log10(LR), as `rescore.py`), next to the range test's own
-suggestion (no trials) and the optimizer's default LR, per group: mean,
-worst task, tasks within 3% of grid-best, spread of the chosen LR over the
-seeds (decades), reliable-but-below-0.9 and below-the-default-by-3% counts,
-and the cost as a ratio to one range test (steps, and wall time).
+Cached per task under `results/sq/<cache>/<task>.json` (by seed; `--force`
+recomputes; `--cache` names the folder, `trials` by default, `trials_wide`
+with `--wide`, which tries candidates further out than the library's). The
+`report` stage picks, from the cached runs, the candidates that the library's
+own `candidates()` gives for each variant (budget, scoring, candidate range),
+judges them with the library's `TrialsResult`, and scores the chosen LR on the
+task's cached grid (relative score interpolated in log10(LR), as `rescore.py`),
+next to the range test's own suggestion (no trials) and the optimizer's
+default LR: mean, worst task, tasks within 3% of grid-best, spread of the
+chosen LR over the seeds (decades), reliable-but-below-0.9 and
+below-the-default-by-3% counts, and the cost as a ratio to one range test
+(steps, and wall time).
 
-    python benchmarks/trials.py run --tasks every --seeds 1 --max-budget 10
-    python benchmarks/trials.py run --tasks trials --seeds 5 --max-budget 10
-    python benchmarks/trials.py report --tasks every
+    python benchmarks/trials.py run --wide --tasks <names> --seeds 2 --max-budget 10
+    python benchmarks/trials.py report --wide --tasks seen
+    python benchmarks/trials.py run --tasks trials2 --seeds 5 --max-budget 10
+    python benchmarks/trials.py report --tasks trials2
 """
 
 from __future__ import annotations
