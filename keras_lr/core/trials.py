@@ -293,7 +293,8 @@ class TrialsResult:
         self.best = min(finite, key=lambda t: t.score)
         self.best_lr = self.best.lr
         self.tied = [t for t in finite if _within_noise(t, self.best)]
-        if len(finite) > 1 and len(self.tied) == len(finite):  # all tied
+        all_tied = len(finite) > 1 and len(self.tied) == len(finite)
+        if all_tied:
             self.reasons.append(
                 f"the scores of all {len(finite)} candidates that trained lie within their "
                 f"noise ({NOISE_Z:g} standard errors), so the trials cannot tell them apart"
@@ -307,7 +308,6 @@ class TrialsResult:
                     f"({min(lrs):.3g} to {max(lrs):.3g}), more than {RELIABLE_SPREAD:g}"
                 )
         searched = [t for t in self.trials if t.source != "optimizer"] or self.trials
-        all_tied = len(finite) > 1 and len(self.tied) == len(finite)
         if len(searched) > 1 and not all_tied:  # (all tied: no direction to look in)
             if self.best.lr <= searched[0].lr:
                 self.reasons.append(

@@ -53,6 +53,19 @@ def expected_losses(lr, steps):
     return c * w
 
 
+def scored(lr, parts, source="around", score_error=0.0):
+    """A trial scored on equal-sized batches with losses `parts` (its score is their mean)."""
+    return Trial(
+        lr=lr,
+        source=source,
+        score=float(np.mean(parts)),
+        score_error=score_error,
+        steps=[0],
+        score_parts=list(parts),
+        score_weights=[1.0] * len(parts),
+    )
+
+
 def tanh_regressor(lr, seed):
     """A small regression MLP with SGD at `lr`, its weights drawn under `seed`."""
     keras.utils.set_random_seed(seed)
@@ -96,37 +109,13 @@ def test_candidates_closed_form():
 
 def test_paired_noise_decides_ties():
     # Scored on the same 4 batches: b is a - 0.1 on every batch (difference with no spread).
-    a = Trial(
-        lr=0.1,
-        source="around",
-        score=1.0,
-        score_error=0.5,
-        steps=[0],
-        score_parts=[0.5, 1.5, 0.5, 1.5],
-        score_weights=[1, 1, 1, 1],
-    )
-    b = Trial(
-        lr=0.2,
-        source="around",
-        score=0.9,
-        score_error=0.5,
-        steps=[0],
-        score_parts=[0.4, 1.4, 0.4, 1.4],
-        score_weights=[1, 1, 1, 1],
-    )
+    a = scored(0.1, [0.5, 1.5, 0.5, 1.5], score_error=0.5)
+    b = scored(0.2, [0.4, 1.4, 0.4, 1.4], score_error=0.5)
     result = TrialsResult([a, b], scoring="holdout", budget=10, range_test_steps=10)
     assert result.best_lr == 0.2
     assert result.tied == [b]  # paired: 0.1 apart with no noise (unpaired: 0.1 < 2 * 0.71)
     # The same scores, with a noisy difference: within noise.
-    c = Trial(
-        lr=0.2,
-        source="around",
-        score=0.9,
-        score_error=0.5,
-        steps=[0],
-        score_parts=[1.4, 0.4, 1.4, 0.4],
-        score_weights=[1, 1, 1, 1],
-    )
+    c = scored(0.2, [1.4, 0.4, 1.4, 0.4], score_error=0.5)
     result = TrialsResult([a, c], scoring="holdout", budget=10, range_test_steps=10)
     assert not result.reliable
     assert "cannot tell them apart" in " ".join(result.reasons)
@@ -331,15 +320,7 @@ def test_start_is_the_untrained_held_out_loss_and_no_learning_is_not_reliable():
 
 def test_the_optimizers_lr_below_every_candidate_is_an_edge():
     def trial(lr, source, shift):
-        parts = [1.0 + shift, 2.0 + shift, 1.5 + shift, 0.5 + shift]
-        return Trial(
-            lr=lr,
-            source=source,
-            score=float(np.mean(parts)),
-            steps=[0],
-            score_parts=parts,
-            score_weights=[1.0] * 4,
-        )
+        return scored(lr, [1.0 + shift, 2.0 + shift, 1.5 + shift, 0.5 + shift], source=source)
 
     trials = [
         trial(1e-3, "optimizer", 0.0),
